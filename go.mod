@@ -1,0 +1,5 @@
+module github.com/privatevideo/privatevideo
+
+go 1.26.8
+
+require github.com/hashicorp/golang-lru/v2 v2.0.7

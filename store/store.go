@@ -1,0 +1,134 @@
+// Package store defines where privatevideo keeps its private tokens, and
+// provides the in-memory store that the middleware uses by default.
+//
+// A store holds one record per issued token. The middleware drives it; an
+// application only picks one (memory for one process, Redis or PostgreSQL
+// for several replicas) and never calls it directly. A third-party store
+// proves itself by passing the conformance suite in package storetest.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store keeps private tokens and redeems each of them at most once.
+//
+// Tokens reach a store in canonical form (lower-case UUID, 36 characters) and
+// video IDs already validated; a store need not check them again.
+//
+// Times: every call carries the caller's clock (now, or an expiry computed
+// from it). A store decides expiry by comparing the times it was given, never
+// its own clock, so a fleet agrees with its middleware and the conformance
+// suite can move time. A store may also let its engine delete records once
+// they are irrelevant (a Redis TTL, a sweep), as long as it keeps them at
+// least until the expiry it was given. Stores keep times to at least
+// millisecond precision.
+//
+// Errors: the outcomes that deny a request are the sentinel errors of this
+// package (ErrUnknown, ErrUsed, ErrWrongVideo, ErrRevoked, ErrExists), returned
+// as they are or wrapped. Anything else is a system failure (connection lost,
+// timeout, context cancelled): the middleware answers 503 and nothing is
+// consumed. A store must honour ctx's deadline.
+type Store interface {
+	// Issue records token as issued for videoID and redeemable until
+	// expires. It returns ErrExists when the store still holds a record of
+	// the token, in whatever state: issuing never resets a token.
+	Issue(ctx context.Context, token, videoID string, expires time.Time) error
+
+	// Redeem moves a token from issued to redeemed, atomically: of any number
+	// of concurrent calls, on any number of machines, at most one succeeds.
+	// On success the record lives until the session ends, at
+	// req.Now + req.SessionTTL, and the result tells when that is.
+	//
+	// A redeemed token is redeemed again only by the same client
+	// (req.Client equal to the winner's) within req.Grace of the first
+	// redemption; that call succeeds with the first call's RedeemedAt and
+	// Expires, and Reentry set. Everything else fails:
+	//   - ErrUnknown: never issued, expired unredeemed (not after
+	//     expires), expired redeemed (session over), or evicted;
+	//   - ErrWrongVideo: issued for another video; the token is not
+	//     consumed and still redeems on its own video;
+	//   - ErrRevoked: revoked;
+	//   - ErrUsed: already redeemed by another client, or after the grace.
+	Redeem(ctx context.Context, req RedeemRequest) (Redemption, error)
+
+	// Lookup returns the record of a token without changing it, or
+	// ErrUnknown when there is none or it has expired at now.
+	Lookup(ctx context.Context, token string, now time.Time) (Record, error)
+
+	// Revoke marks a token revoked: it never redeems again, and a Lookup
+	// reports it revoked until the record expires. Revoking a revoked token
+	// succeeds; an unknown or expired one returns ErrUnknown.
+	Revoke(ctx context.Context, token string, now time.Time) error
+}
+
+// RedeemRequest is one attempt to redeem a token.
+type RedeemRequest struct {
+	Token   string // canonical private token
+	VideoID string // the video the request is for
+	// Client identifies the requesting client (the middleware derives it
+	// from the client's address and User-Agent), for the grace window. It is
+	// opaque to the store and at most 64 bytes.
+	Client     string
+	Now        time.Time
+	SessionTTL time.Duration // how long the session, and so the record, lives
+	Grace      time.Duration // same-client re-entry window; 0 turns it off
+}
+
+// Redemption is the result of a successful Redeem.
+type Redemption struct {
+	RedeemedAt time.Time // when the token was first redeemed
+	Expires    time.Time // when the session ends: RedeemedAt + SessionTTL
+	Reentry    bool      // a grace re-entry of the first redeemer
+}
+
+// State is where a token stands.
+type State uint8
+
+// The states of a token. A token starts Issued; Redeem moves it to Redeemed
+// and Revoke to Revoked. There is no way back.
+const (
+	Issued State = iota + 1
+	Redeemed
+	Revoked
+)
+
+func (s State) String() string {
+	switch s {
+	case Issued:
+		return "issued"
+	case Redeemed:
+		return "redeemed"
+	case Revoked:
+		return "revoked"
+	}
+	return "invalid"
+}
+
+// Record is what a store knows of one token.
+type Record struct {
+	VideoID    string
+	State      State
+	Expires    time.Time // the token's expiry while issued, the session's end once redeemed
+	RedeemedAt time.Time // zero unless redeemed
+}
+
+// The outcomes that deny a redemption. Stores return these (possibly wrapped);
+// any other error is a system failure.
+var (
+	ErrUnknown    = errors.New("store: token unknown or expired")
+	ErrUsed       = errors.New("store: token already redeemed")
+	ErrWrongVideo = errors.New("store: token belongs to another video")
+	ErrRevoked    = errors.New("store: token revoked")
+	ErrExists     = errors.New("store: token already issued")
+)
+
+// IsDenial reports whether err is one of the outcomes above rather than a
+// system failure.
+func IsDenial(err error) bool {
+	return errors.Is(err, ErrUnknown) || errors.Is(err, ErrUsed) ||
+		errors.Is(err, ErrWrongVideo) || errors.Is(err, ErrRevoked) ||
+		errors.Is(err, ErrExists)
+}
