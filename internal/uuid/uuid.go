@@ -17,7 +17,7 @@ type UUID [16]byte
 // New returns a random UUID version 4 (RFC 9562): 122 bits from crypto/rand.
 func New() UUID {
 	var u UUID
-	rand.Read(u[:]) // never fails (Go 1.24+: it crashes the program instead)
+	rand.Read(u[:])         // never fails (Go 1.24+: it crashes the program instead)
 	u[6] = u[6]&0x0f | 0x40 // version 4
 	u[8] = u[8]&0x3f | 0x80 // variant 10
 	return u

@@ -1,0 +1,118 @@
+package privatevideo
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// DefaultPreviewAgents are User-Agent fragments of link-preview bots and
+// scanners that open links pasted into chats and mail. Their requests never
+// redeem a token. Matching ignores case.
+var DefaultPreviewAgents = []string{
+	"Slackbot", "Slack-ImgProxy",
+	"Twitterbot",
+	"facebookexternalhit", "Facebot", "meta-externalagent", // also iMessage's previews
+	"WhatsApp",
+	"TelegramBot",
+	"Discordbot",
+	"LinkedInBot",
+	"SkypeUriPreview", // Skype and Microsoft Teams
+	"BingPreview", "MicrosoftPreview", "Microsoft Outlook", "ms-office",
+	"Iframely", "Embedly",
+}
+
+// nonRedeeming reports whether r must not redeem a token: anything but GET
+// (and POST to the session endpoint), speculative loads, and preview agents.
+func (m *Middleware) nonRedeeming(r *http.Request, rt route) bool {
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodPost:
+		if rt != routeSession {
+			return true
+		}
+	default:
+		return true
+	}
+	h := r.Header
+	if containsFold(h.Get("Sec-Purpose"), "prefetch") || containsFold(h.Get("Purpose"), "prefetch") ||
+		containsFold(h.Get("X-Purpose"), "preview") || containsFold(h.Get("X-Moz"), "prefetch") {
+		return true
+	}
+	ua := r.UserAgent()
+	for _, agent := range m.previewAgents {
+		if containsFold(ua, agent) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s contains sub, ignoring ASCII case, without
+// allocating.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientID identifies the client of r for the grace window: its address and
+// User-Agent, hashed so that the store keeps neither.
+func (m *Middleware) clientID(r *http.Request) string {
+	sum := sha256.Sum256([]byte(m.clientIP(r).String() + "\x00" + r.UserAgent()))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+// clientIP returns the address of r's client: the connection's peer, or,
+// when that peer is a trusted proxy, the nearest address in X-Forwarded-For
+// that is not one. Forwarded headers from anyone else are ignored: a client
+// could write them.
+func (m *Middleware) clientIP(r *http.Request) netip.Addr {
+	ip := remoteAddr(r.RemoteAddr)
+	if !m.trusted(ip) {
+		return ip
+	}
+	xff := r.Header.Values("X-Forwarded-For")
+	for i := len(xff) - 1; i >= 0; i-- {
+		list := xff[i]
+		for list != "" {
+			var hop string
+			if j := strings.LastIndexByte(list, ','); j >= 0 {
+				hop, list = list[j+1:], list[:j]
+			} else {
+				hop, list = list, ""
+			}
+			a, err := netip.ParseAddr(strings.TrimSpace(hop))
+			if err != nil {
+				return ip // garbage: stop at the last address we could trust
+			}
+			ip = a.Unmap()
+			if !m.trusted(ip) {
+				return ip
+			}
+		}
+	}
+	return ip
+}
+
+func (m *Middleware) trusted(ip netip.Addr) bool {
+	for _, p := range m.trustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func remoteAddr(s string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap()
+	}
+	a, _ := netip.ParseAddr(s)
+	return a.Unmap()
+}

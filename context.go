@@ -1,0 +1,40 @@
+package privatevideo
+
+import "context"
+
+// access is what the middleware attaches to a request it lets through.
+type access struct {
+	video        string
+	token        string // the private token of the URL or the session
+	session      Session
+	hasSession   bool
+	sessionToken string // the session token, to carry it on in playlists
+}
+
+type contextKey struct{}
+
+func accessFrom(ctx context.Context) *access {
+	a, _ := ctx.Value(contextKey{}).(*access)
+	return a
+}
+
+// SessionFromContext returns the verified session of a request the
+// middleware let through, for the wrapped handler (analytics, logging). It
+// reports false for public videos, player pages served without a session,
+// and requests that did not pass through the middleware.
+func SessionFromContext(ctx context.Context) (Session, bool) {
+	if a := accessFrom(ctx); a != nil && a.hasSession {
+		return a.session, true
+	}
+	return Session{}, false
+}
+
+// TokenFromContext returns the private token of a request the middleware let
+// through: the URL's, or the session's. A player page served as a shell uses
+// it to build its media URLs. It reports false when there is none.
+func TokenFromContext(ctx context.Context) (string, bool) {
+	if a := accessFrom(ctx); a != nil && a.token != "" {
+		return a.token, true
+	}
+	return "", false
+}

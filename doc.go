@@ -1,0 +1,87 @@
+// Package privatevideo delivers private videos through one-time links.
+//
+// An application asks for a link (Middleware.Issue): a fresh private token,
+// a random UUID, is minted for one video. The first request that presents the
+// token redeems it, exactly once, even across many replicas sharing a store.
+// Redemption opens a session (24 hours by default, not sliding) in which the
+// same page can play, seek and refresh. The same link opened later from
+// another browser is refused.
+//
+// The Middleware is a standard func(http.Handler) http.Handler (its Handler
+// method) around any media handler: a file server, a reverse proxy to an
+// origin, a packager. The wrapped handler always sees the public form of a
+// URL, /vod/{id}/{asset}, and finds the verified session with
+// SessionFromContext.
+//
+// # URLs
+//
+// See Layout for the URL grammar; every name in it is configurable.
+//
+// # What each request gets
+//
+// The first row that matches decides:
+//
+//  1. Not under the layout's prefix: passed through untouched.
+//  2. A public video (WithPublic says so; by default none is): passed
+//     through, token and session parameters removed.
+//  3. OPTIONS, a CORS preflight: passed through; never redeems.
+//  4. A malformed video ID or token, or two tokens that disagree: 400
+//     ErrMalformed; the store is not touched.
+//  5. A valid session for this video, from a cookie or the avh parameter,
+//     bound to the URL's token when the URL has one: passed through, no store
+//     write.
+//  6. The player page with a well-formed token: passed through as a shell
+//     (TokenFromContext gives the token); it never redeems.
+//  7. A request that must not redeem (below) for an asset or the session
+//     endpoint, without a valid session: refused, ErrNotRedeemed while the
+//     token is unused, else the token's state; the token does not change.
+//  8. An asset or the session endpoint with a token and no valid session:
+//     the token is redeemed, atomically. Success creates a session, delivers
+//     it (cookie; the session endpoint also answers it as JSON) and passes.
+//     Otherwise: ErrTokenUsed, ErrTokenUnknown, ErrWrongVideo (the token is
+//     not consumed), ErrTokenRevoked, or 503 ErrStoreUnavailable with
+//     Retry-After (nothing consumed).
+//  9. A private video without a token: ErrTokenRequired, or ErrSessionExpired
+//     or ErrSessionInvalid when a session came that is expired, tampered,
+//     signed by an unknown key or for another video.
+//
+// An asset requested with the token in the query (?token=) rather than in the
+// path is first redirected (307) to the path form, so that the session
+// cookie, scoped to the token's subtree, comes with every later request.
+//
+// Requests that never redeem: methods other than GET (and POST to the session
+// endpoint), speculative loads (Sec-Purpose or Purpose: prefetch), and link
+// preview agents (DefaultPreviewAgents, replaceable with WithPreviewAgents).
+//
+// A player's parallel first requests are covered by the grace window: the
+// same client (address and User-Agent) presenting the same token within
+// WithGrace of its redemption gets the same session; any other client is
+// refused.
+//
+// # Denials
+//
+// Denials get 403 (WithDenialStatus changes it), Cache-Control no-store, and
+// an RFC 9457 problem+json body with a machine-readable reason, or a small
+// HTML page for a browser navigating to a page. WithErrorHandler replaces the
+// answer; it receives an error that matches one Denial with errors.Is. No
+// answer ever contains a token, a session token or a key.
+//
+// Allowed responses of private videos get Cache-Control private unless the
+// handler set something stricter; the player page and playlists get
+// Referrer-Policy no-referrer.
+//
+// # Sessions
+//
+// A session (video ID, token, expiry) travels as a session token: signed with
+// HMAC-SHA256 through gorilla/securecookie, optionally encrypted with
+// AES-256, URL-safe, the same value as a cookie or an avh parameter. The
+// cookie is HttpOnly, Secure, SameSite=Lax and scoped to the token's path
+// /vod/{id}/token/{T}; see the With…Cookie… options. Checking a session
+// needs no store: valid sessions keep playing while the store is down.
+//
+// # Stores
+//
+// Tokens live in a store.Store: by default a bounded in-memory store, right
+// for one process. Fleets share a Redis or PostgreSQL store (modules
+// store/redisstore and store/pgstore).
+package privatevideo

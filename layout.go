@@ -1,0 +1,389 @@
+package privatevideo
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"strings"
+)
+
+// Layout is the shape of the URLs the middleware understands and builds.
+// DefaultLayout gives:
+//
+//	/vod/{id}                              public player page
+//	/vod/{id}/{asset}                      public asset
+//	/vod/{id}?token={T}                    private player page (embed URL)
+//	/vod/{id}token={T}                     the same, glued, as some platforms print it
+//	/vod/{id}/token/{T}/{asset}            private asset
+//	/vod/{id}/token/{T}/session            session endpoint
+//	...?avh={S}                            a session token, on any of these
+//
+// The asset names HLS, MP4 and Thumbnail are only used to build URLs; the
+// middleware serves whatever assets the wrapped handler has.
+type Layout struct {
+	Prefix          string // where videos live; starts and ends with "/"
+	TokenSegment    string // path segment before a private token
+	TokenParam      string // query parameter (and glued form) of a private token
+	SessionParam    string // query parameter of a session token
+	SessionEndpoint string // path segment, after the token, of the session endpoint
+	HLS             string // HLS master playlist, relative to the video
+	MP4             string // progressive MP4, relative to the video
+	Thumbnail       string // poster image, relative to the video
+}
+
+// DefaultLayout is the layout of the package documentation.
+var DefaultLayout = Layout{
+	Prefix:          "/vod/",
+	TokenSegment:    "token",
+	TokenParam:      "token",
+	SessionParam:    "avh",
+	SessionEndpoint: "session",
+	HLS:             "hls/manifest.m3u8",
+	MP4:             "mp4/source.mp4",
+	Thumbnail:       "thumbnail.jpg",
+}
+
+func (l Layout) validate() error {
+	if len(l.Prefix) < 2 || l.Prefix[0] != '/' || l.Prefix[len(l.Prefix)-1] != '/' || path.Clean(l.Prefix)+"/" != l.Prefix {
+		return fmt.Errorf("privatevideo: layout prefix %q must be a clean path that starts and ends with /", l.Prefix)
+	}
+	for _, name := range []string{l.TokenSegment, l.TokenParam, l.SessionParam, l.SessionEndpoint} {
+		if !ValidVideoID(name) {
+			return fmt.Errorf("privatevideo: layout name %q must be 1 to 64 of A-Z a-z 0-9 _ -", name)
+		}
+	}
+	if l.TokenParam == l.SessionParam {
+		return errors.New("privatevideo: layout token and session parameters must differ")
+	}
+	for _, a := range []string{l.HLS, l.MP4, l.Thumbnail} {
+		if a == "" || a[0] == '/' || path.Clean(a) != a || strings.HasPrefix(a, "../") {
+			return fmt.Errorf("privatevideo: layout asset %q must be a clean relative path", a)
+		}
+	}
+	return nil
+}
+
+// route is what a request under the prefix asks for.
+type route uint8
+
+const (
+	routePage    route = iota + 1 // the player page, /vod/{id}
+	routeAsset                    // anything under the video
+	routeSession                  // the session endpoint
+)
+
+// Caps applied before any other work.
+const (
+	maxPath     = 2048
+	maxQuery    = 4096
+	maxCarriers = 2 // session tokens read from the query; more are ignored
+)
+
+// target is a parsed request under the prefix.
+type target struct {
+	video string
+	route route
+	// asset is the cleaned path under the video, with a leading slash, or ""
+	// for the player page.
+	asset string
+	// token is the private token, canonical, or "" when the request has
+	// none. tokenRaw is what came, for the checks of row 4.
+	token       string
+	tokenInPath bool // given as a path segment (not a query parameter)
+	tokenErr    error
+	// query is the raw query without the token and session parameters.
+	query    string
+	carriers [maxCarriers]string // session tokens from the query
+}
+
+// parse reads u. It reports false when u is not under the prefix (the
+// request is not the middleware's). For a request that is, a structural
+// problem (bad video ID, encoded slash, oversized URL) is a non-nil error,
+// and a problem with the private token only is in t.tokenErr, since a public
+// video ignores the token.
+//
+// Nothing in the result can climb out of the video: the asset is cleaned
+// as a rooted path, so "..", "." and "//" stay inside, and segments that
+// decode to a slash, a backslash or a NUL are refused.
+func (l *Layout) parse(u *url.URL) (t target, ours bool, err error) {
+	p := u.Path
+	root := l.Prefix[:len(l.Prefix)-1] // "/vod"
+	if !strings.HasPrefix(p, l.Prefix) && p != root {
+		// A path that only reaches the prefix after cleaning ("/x/../vod/…")
+		// would reach a file server's copy of the video: refuse it.
+		if hasDotSegments(p) {
+			if c := path.Clean(p); strings.HasPrefix(c, l.Prefix) || c == root {
+				return t, true, errMalformedPath
+			}
+		}
+		return t, false, nil
+	}
+	if len(p) > maxPath || len(u.RawQuery) > maxQuery || len(u.RawPath) > maxPath*3 {
+		return t, true, errMalformedPath
+	}
+	escaped := u.RawPath != ""
+	if escaped {
+		// RawPath is set when the client's encoding differs from Go's
+		// default: %2F, or any other needless escape. Work segment by segment
+		// on the escaped form so that an encoded slash stays inside its
+		// segment, where we can see and refuse it.
+		p = u.RawPath
+		if !strings.HasPrefix(p, l.Prefix) {
+			return t, true, errMalformedPath
+		}
+	}
+	rest := ""
+	if len(p) > len(root) {
+		rest = p[len(l.Prefix):]
+	}
+
+	first, rest, more := strings.Cut(rest, "/")
+	if escaped {
+		if first, err = unescapeSegment(first); err != nil {
+			return t, true, err
+		}
+	}
+	if i := strings.IndexByte(first, '='); i >= 0 {
+		// The glued form, /vod/{id}token={T}.
+		id, glue := first[:i], first[i+1:]
+		if !strings.HasSuffix(id, l.TokenParam) {
+			return t, true, errMalformedPath
+		}
+		first = strings.TrimSuffix(id, l.TokenParam)
+		t.setToken(glue, false)
+	}
+	if !ValidVideoID(first) {
+		return t, true, errMalformedID
+	}
+	t.video = first
+
+	if more {
+		seg, after, hasAfter := strings.Cut(rest, "/")
+		if escaped {
+			if seg, err = unescapeSegment(seg); err != nil {
+				return t, true, err
+			}
+		}
+		if seg == l.TokenSegment {
+			tok, afterTok, _ := strings.Cut(after, "/")
+			if escaped {
+				if tok, err = unescapeSegment(tok); err != nil {
+					return t, true, err
+				}
+			}
+			if !hasAfter || tok == "" {
+				return t, true, errMalformedPath // "/vod/{id}/token" with no token
+			}
+			t.setToken(tok, true)
+			rest = afterTok
+		}
+	}
+	if t.asset, err = cleanAsset(p, rest, escaped); err != nil {
+		return t, true, err
+	}
+	switch {
+	case t.asset == "":
+		t.route = routePage
+	case t.tokenInPath && len(t.asset) == 1+len(l.SessionEndpoint) && t.asset[1:] == l.SessionEndpoint:
+		t.route = routeSession
+	default:
+		t.route = routeAsset
+	}
+	t.query = l.scanQuery(u.RawQuery, &t)
+	return t, true, nil
+}
+
+var (
+	errMalformedPath = fmt.Errorf("%w: path", ErrMalformed)
+	errMalformedID   = fmt.Errorf("%w: video ID", ErrMalformed)
+	errTwoTokens     = fmt.Errorf("%w: two different tokens", ErrMalformed)
+)
+
+// setToken records a private token from the path or the query, checking it
+// and that it agrees with any token seen before.
+func (t *target) setToken(raw string, inPath bool) {
+	tok, err := ParseToken(raw)
+	switch {
+	case t.tokenErr != nil:
+		return
+	case err != nil:
+		t.tokenErr = err
+	case t.token != "" && t.token != tok:
+		t.tokenErr = errTwoTokens
+	default:
+		t.token = tok
+		t.tokenInPath = t.tokenInPath || inPath
+	}
+}
+
+// hasDotSegments reports whether p has segments that path.Clean would
+// remove: "", "." or "..".
+func hasDotSegments(p string) bool {
+	return strings.Contains(p, "//") || strings.Contains(p, "/./") || strings.Contains(p, "/../") ||
+		strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..")
+}
+
+// cleanAsset turns rest, the path after the video (or after its token), a
+// suffix of p, into a rooted, clean asset path, or "" for the video's root.
+// In the common case (no escapes, nothing to clean) it is a slice of p.
+func cleanAsset(p, rest string, escaped bool) (string, error) {
+	if rest == "" {
+		return "", nil
+	}
+	var asset string
+	if escaped {
+		var b strings.Builder
+		for seg := range strings.SplitSeq(rest, "/") {
+			s, err := unescapeSegment(seg)
+			if err != nil {
+				return "", err
+			}
+			b.WriteByte('/')
+			b.WriteString(s)
+		}
+		asset = b.String()
+	} else {
+		if strings.ContainsAny(rest, "\\\x00") {
+			return "", errMalformedPath
+		}
+		asset = p[len(p)-len(rest)-1:] // rest is always preceded by a slash
+	}
+	if hasDotSegments(asset) || strings.HasSuffix(asset, "/") {
+		asset = path.Clean(asset)
+	}
+	if asset == "/" {
+		return "", nil
+	}
+	return asset, nil
+}
+
+// unescapeSegment decodes one path segment and refuses what must not be in
+// one: a slash (from %2F), a backslash or a NUL.
+func unescapeSegment(s string) (string, error) {
+	u, err := url.PathUnescape(s)
+	if err != nil || strings.ContainsAny(u, "/\\\x00") {
+		return "", errMalformedPath
+	}
+	return u, nil
+}
+
+// scanQuery picks the token and session parameters out of a raw query and
+// returns the query without them. It allocates only when it removes some;
+// the other pairs are kept byte for byte.
+func (l *Layout) scanQuery(raw string, t *target) string {
+	var kept []byte
+	removed := false
+	carriers := 0
+	for start := 0; start < len(raw); {
+		end := strings.IndexByte(raw[start:], '&')
+		if end < 0 {
+			end = len(raw)
+		} else {
+			end += start
+		}
+		pair := raw[start:end]
+		key, value, _ := strings.Cut(pair, "=")
+		if strings.ContainsAny(key, "%+") {
+			if k, err := url.QueryUnescape(key); err == nil {
+				key = k
+			}
+		}
+		switch {
+		case key != l.TokenParam && key != l.SessionParam:
+			if removed {
+				if len(kept) > 0 {
+					kept = append(kept, '&')
+				}
+				kept = append(kept, pair...)
+			}
+		default:
+			if !removed {
+				removed = true
+				kept = append(make([]byte, 0, len(raw)), raw[:max(start-1, 0)]...)
+			}
+			if strings.ContainsAny(value, "%+") {
+				if v, err := url.QueryUnescape(value); err == nil {
+					value = v
+				}
+			}
+			if key == l.TokenParam {
+				t.setToken(value, false)
+			} else if carriers < maxCarriers && value != "" {
+				t.carriers[carriers] = value
+				carriers++
+			}
+		}
+		start = end + 1
+	}
+	if !removed {
+		return raw
+	}
+	return string(kept)
+}
+
+// publicPath returns what the wrapped handler sees for t.
+func (l *Layout) publicPath(t *target) string {
+	return l.Prefix + t.video + t.asset
+}
+
+// tokenPath returns the path of t's private subtree, /vod/{id}/token/{T}.
+func (l *Layout) tokenPath(video, token string) string {
+	return l.Prefix + video + "/" + l.TokenSegment + "/" + token
+}
+
+// URLs are the addresses of one video.
+type URLs struct {
+	Player    string // the player page: the embed URL
+	HLS       string
+	MP4       string
+	Thumbnail string
+	Session   string // the session endpoint; empty for public URLs
+}
+
+// PrivateURLs returns the URLs of video under base (an absolute http or https
+// URL, with or without a path) that carry token.
+func (l Layout) PrivateURLs(base, videoID, token string) (URLs, error) {
+	b, err := l.checkBase(base, videoID)
+	if err != nil {
+		return URLs{}, err
+	}
+	if token, err = ParseToken(token); err != nil {
+		return URLs{}, err
+	}
+	video := b + l.Prefix + videoID
+	sub := b + l.tokenPath(videoID, token) + "/"
+	return URLs{
+		Player:    video + "?" + l.TokenParam + "=" + token,
+		HLS:       sub + l.HLS,
+		MP4:       sub + l.MP4,
+		Thumbnail: sub + l.Thumbnail,
+		Session:   sub + l.SessionEndpoint,
+	}, nil
+}
+
+// PublicURLs returns the URLs of a public video under base.
+func (l Layout) PublicURLs(base, videoID string) (URLs, error) {
+	b, err := l.checkBase(base, videoID)
+	if err != nil {
+		return URLs{}, err
+	}
+	video := b + l.Prefix + videoID
+	return URLs{
+		Player:    video,
+		HLS:       video + "/" + l.HLS,
+		MP4:       video + "/" + l.MP4,
+		Thumbnail: video + "/" + l.Thumbnail,
+	}, nil
+}
+
+func (l Layout) checkBase(base, videoID string) (string, error) {
+	if !ValidVideoID(videoID) {
+		return "", fmt.Errorf("%w: video ID %q", ErrMalformed, videoID)
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("privatevideo: base URL %q must be an absolute http or https URL without query", base)
+	}
+	return strings.TrimRight(base, "/"), nil
+}

@@ -1,0 +1,474 @@
+package privatevideo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/textproto"
+	"time"
+
+	"github.com/privatevideo/privatevideo/store"
+)
+
+// Middleware guards private videos. Create it with New, wrap a media handler
+// with Handler, and hand out links from Issue. It is safe for concurrent use.
+type Middleware struct {
+	layout          Layout
+	store           store.Store
+	sessions        *sessionCodec
+	tokenTTL        time.Duration
+	sessionTTL      time.Duration
+	grace           time.Duration
+	storeTimeout    time.Duration
+	public          func(ctx context.Context, videoID string) bool
+	denialStatus    int
+	errorHandler    ErrorHandler
+	cookie          cookieConfig
+	trustedProxies  []netip.Prefix
+	previewAgents   []string
+	logger          *slog.Logger
+	onDecision      func(Decision)
+	clock           func() time.Time
+	revocationCheck OutagePolicy // 0: off
+}
+
+type cookieConfig struct {
+	name      string
+	domain    string
+	insecure  bool
+	crossSite bool
+}
+
+// New returns a Middleware that signs sessions with keys (the first signs,
+// all verify; see Key), configured by opts over secure defaults: a bounded
+// memory store, DefaultLayout, 24-hour tokens and sessions, a 5-second grace,
+// Secure SameSite=Lax cookies, 403 denials.
+func New(keys []Key, opts ...Option) (*Middleware, error) {
+	m := &Middleware{
+		layout:        DefaultLayout,
+		tokenTTL:      DefaultTokenTTL,
+		sessionTTL:    DefaultSessionTTL,
+		grace:         DefaultGrace,
+		storeTimeout:  DefaultStoreTimeout,
+		denialStatus:  http.StatusForbidden,
+		cookie:        cookieConfig{name: DefaultCookieName},
+		previewAgents: DefaultPreviewAgents,
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	if err := m.validate(); err != nil {
+		return nil, err
+	}
+	var err error
+	if m.sessions, err = newSessionCodec(keys); err != nil {
+		return nil, err
+	}
+	if m.store == nil {
+		m.store = store.NewMemory(store.DefaultMemoryCapacity)
+	}
+	if m.errorHandler == nil {
+		m.errorHandler = problem{status: m.denialStatus}.serve
+	}
+	return m, nil
+}
+
+func (m *Middleware) validate() error {
+	if err := m.layout.validate(); err != nil {
+		return err
+	}
+	switch {
+	case m.tokenTTL <= 0 || m.sessionTTL <= 0:
+		return errors.New("privatevideo: token and session lifetimes must be positive")
+	case m.sessionTTL < time.Second:
+		return errors.New("privatevideo: sessions must last at least a second")
+	case m.grace < 0:
+		return errors.New("privatevideo: the grace window cannot be negative")
+	case m.storeTimeout <= 0:
+		return errors.New("privatevideo: the store timeout must be positive")
+	case m.denialStatus < 400 || m.denialStatus > 599:
+		return fmt.Errorf("privatevideo: denial status %d is not an error status", m.denialStatus)
+	case m.cookie.crossSite && m.cookie.insecure:
+		return errors.New("privatevideo: cross-site (SameSite=None) cookies must be Secure")
+	case m.revocationCheck > StopPlaying:
+		return errors.New("privatevideo: unknown outage policy")
+	}
+	probe := &http.Cookie{Name: m.cookie.name, Value: "v", Domain: m.cookie.domain}
+	if err := probe.Valid(); err != nil {
+		return fmt.Errorf("privatevideo: session cookie: %w", err)
+	}
+	return nil
+}
+
+// Layout returns the URL layout in use.
+func (m *Middleware) Layout() Layout { return m.layout }
+
+// Issue mints a private token for videoID and records it in the store,
+// redeemable for the token lifetime. Build its URLs with Layout().PrivateURLs,
+// or call IssueURLs.
+func (m *Middleware) Issue(ctx context.Context, videoID string) (string, error) {
+	if !ValidVideoID(videoID) {
+		return "", fmt.Errorf("%w: video ID %q", ErrMalformed, videoID)
+	}
+	tok := NewToken()
+	ctx, cancel := context.WithTimeout(ctx, m.storeTimeout)
+	defer cancel()
+	if err := m.store.Issue(ctx, tok, videoID, m.now().Add(m.tokenTTL)); err != nil {
+		return "", fmt.Errorf("privatevideo: issuing a token: %w", err)
+	}
+	return tok, nil
+}
+
+// IssueURLs issues a token for videoID and returns its URLs under base.
+func (m *Middleware) IssueURLs(ctx context.Context, base, videoID string) (URLs, error) {
+	if _, err := m.layout.checkBase(base, videoID); err != nil {
+		return URLs{}, err
+	}
+	tok, err := m.Issue(ctx, videoID)
+	if err != nil {
+		return URLs{}, err
+	}
+	return m.layout.PrivateURLs(base, videoID, tok)
+}
+
+// Revoke revokes a token: it never redeems again, and with
+// WithRevocationCheck its live session stops too. An unknown or expired token
+// gives an error that matches store.ErrUnknown.
+func (m *Middleware) Revoke(ctx context.Context, token string) error {
+	tok, err := ParseToken(token)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.storeTimeout)
+	defer cancel()
+	if err := m.store.Revoke(ctx, tok, m.now()); err != nil {
+		return fmt.Errorf("privatevideo: revoking %s: %w", RedactToken(tok), err)
+	}
+	return nil
+}
+
+func (m *Middleware) now() time.Time {
+	if m.clock != nil {
+		return m.clock()
+	}
+	return time.Now()
+}
+
+// Handler wraps next, the media handler, so that private videos need a token
+// or a session. Its method value is a standard middleware:
+//
+//	mux.Handle("/vod/", pv.Handler(http.FileServer(http.Dir("media"))))
+//
+// Requests outside the layout's prefix pass untouched. next sees the public
+// form of every URL (/vod/{id}/{asset}), never a token or a session token, and
+// finds the session with SessionFromContext.
+func (m *Middleware) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, ours, err := m.layout.parse(r.URL)
+		if !ours {
+			next.ServeHTTP(w, r)
+			return
+		}
+		m.serve(w, r, next, &t, err)
+	})
+}
+
+// serve decides a request under the prefix. Each step is a row of the
+// request table in the package documentation, in its order.
+func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, parseErr error) {
+	start := time.Now()
+	now := start
+	if m.clock != nil {
+		now = m.clock()
+	}
+	// Row 4, for what makes the request unreadable: we cannot even ask
+	// whether the video is public.
+	if parseErr != nil {
+		m.deny(w, r, t, start, parseErr)
+		return
+	}
+	// Row 2: public videos.
+	if m.public != nil && m.public(r.Context(), t.video) {
+		m.passPublic(w, r, next, t, start)
+		return
+	}
+	// Row 3: a CORS preflight carries no credentials; the handler answers it.
+	if r.Method == http.MethodOptions {
+		m.pass(w, r, next, t, start, allowPreflight, access{video: t.video, token: t.token})
+		return
+	}
+	// Row 4: the token.
+	if t.tokenErr != nil {
+		m.deny(w, r, t, start, t.tokenErr)
+		return
+	}
+	// Row 5: a valid session for this video (and this token, if any).
+	sess, raw, found := m.findSession(r, t, now)
+	if found == sessionValid {
+		if err := m.checkRevoked(r.Context(), sess.Token, now); err != nil {
+			m.deny(w, r, t, start, err)
+			return
+		}
+		a := access{video: t.video, token: sess.Token, session: sess, hasSession: true, sessionToken: raw}
+		if t.route == routeSession {
+			m.answerSession(w, r, t, start, allowSession, raw, sess.Expires)
+			return
+		}
+		m.pass(w, r, next, t, start, allowSession, a)
+		return
+	}
+	// Row 9: no token.
+	if t.token == "" {
+		switch found {
+		case sessionExpired:
+			m.deny(w, r, t, start, ErrSessionExpired)
+		case sessionInvalid:
+			m.deny(w, r, t, start, ErrSessionInvalid)
+		default:
+			m.deny(w, r, t, start, ErrTokenRequired)
+		}
+		return
+	}
+	// Row 6: the player page is a shell that never redeems.
+	if t.route == routePage {
+		m.pass(w, r, next, t, start, allowPage, access{video: t.video, token: t.token})
+		return
+	}
+	// A token in the query of an asset: move it into the path first, where
+	// the session cookie (scoped to the token's subtree) will follow it.
+	if !t.tokenInPath {
+		m.redirectToPath(w, r, t, start)
+		return
+	}
+	// Row 7: requests that must not redeem.
+	if m.nonRedeeming(r, t.route) {
+		m.deny(w, r, t, start, m.stateOf(r.Context(), t, now))
+		return
+	}
+	// Row 8: redeem.
+	m.redeem(w, r, next, t, start, now)
+}
+
+func (m *Middleware) redeem(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start, now time.Time) {
+	ctx, cancel := context.WithTimeout(r.Context(), m.storeTimeout)
+	red, err := m.store.Redeem(ctx, store.RedeemRequest{
+		Token:      t.token,
+		VideoID:    t.video,
+		Client:     m.clientID(r),
+		Now:        now,
+		SessionTTL: m.sessionTTL,
+		Grace:      m.grace,
+	})
+	cancel()
+	if err != nil {
+		m.deny(w, r, t, start, storeDenial(err))
+		return
+	}
+	sess := Session{VideoID: t.video, Token: t.token, Expires: time.Unix(red.Expires.Unix(), 0)}
+	raw, err := m.sessions.encode(sess)
+	if err != nil {
+		m.deny(w, r, t, start, fmt.Errorf("%w: %w", ErrStoreUnavailable, err))
+		return
+	}
+	how := allowRedeemed
+	if red.Reentry {
+		how = allowGrace
+	}
+	m.setCookie(w, t, raw, sess.Expires, now)
+	if t.route == routeSession {
+		m.answerSession(w, r, t, start, how, raw, sess.Expires)
+		return
+	}
+	m.pass(w, r, next, t, start, how, access{video: t.video, token: t.token, session: sess, hasSession: true, sessionToken: raw})
+}
+
+// storeDenial maps a store error to the denial it means.
+func storeDenial(err error) error {
+	switch {
+	case errors.Is(err, store.ErrUnknown):
+		return ErrTokenUnknown
+	case errors.Is(err, store.ErrUsed):
+		return ErrTokenUsed
+	case errors.Is(err, store.ErrWrongVideo):
+		return ErrWrongVideo
+	case errors.Is(err, store.ErrRevoked):
+		return ErrTokenRevoked
+	}
+	return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+}
+
+// stateOf explains, without changing anything, why a non-redeeming request
+// for t's token is refused.
+func (m *Middleware) stateOf(ctx context.Context, t *target, now time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, m.storeTimeout)
+	defer cancel()
+	rec, err := m.store.Lookup(ctx, t.token, now)
+	switch {
+	case err != nil:
+		return storeDenial(err)
+	case rec.VideoID != t.video:
+		return ErrWrongVideo
+	case rec.State == store.Revoked:
+		return ErrTokenRevoked
+	case rec.State == store.Redeemed:
+		return ErrTokenUsed
+	}
+	return ErrNotRedeemed
+}
+
+// checkRevoked is the optional store check of a valid session's token.
+func (m *Middleware) checkRevoked(ctx context.Context, token string, now time.Time) error {
+	if m.revocationCheck == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.storeTimeout)
+	defer cancel()
+	rec, err := m.store.Lookup(ctx, token, now)
+	switch {
+	case err == nil && rec.State == store.Revoked:
+		return ErrTokenRevoked
+	case err == nil || errors.Is(err, store.ErrUnknown):
+		// An evicted or flushed record says nothing of revocation; the
+		// session's signature stands.
+		return nil
+	case m.revocationCheck == StopPlaying:
+		return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	}
+	if m.logger != nil {
+		m.logger.LogAttrs(ctx, slog.LevelWarn, "privatevideo: revocation check failed; session kept playing",
+			slog.String("token", RedactToken(token)), slog.String("cause", err.Error()))
+	}
+	return nil
+}
+
+// session verdicts, ordered: a better one wins when several carriers come.
+type verdict uint8
+
+const (
+	sessionNone    verdict = iota // no session, or one bound to another token
+	sessionInvalid                // tampered, unknown key, malformed, another video
+	sessionExpired
+	sessionValid
+)
+
+// maxCookieCarriers bounds how many session cookies one request may make us
+// verify.
+const maxCookieCarriers = 4
+
+// findSession looks for a valid session for t among the avh parameters and
+// the session cookies, and otherwise reports the best failure it saw.
+func (m *Middleware) findSession(r *http.Request, t *target, now time.Time) (Session, string, verdict) {
+	best := sessionNone
+	for _, v := range t.carriers {
+		if v == "" {
+			break
+		}
+		s, got := m.checkSession(v, t, now)
+		if got == sessionValid {
+			return s, v, got
+		}
+		best = max(best, got)
+	}
+	tried := 0
+	for _, line := range r.Header["Cookie"] {
+		for line != "" && tried < maxCookieCarriers {
+			var part string
+			part, line, _ = cutByte(line, ';')
+			name, v, ok := cutByte(textproto.TrimString(part), '=')
+			if !ok || name != m.cookie.name {
+				continue
+			}
+			tried++
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			s, got := m.checkSession(v, t, now)
+			if got == sessionValid {
+				return s, v, got
+			}
+			best = max(best, got)
+		}
+	}
+	return Session{}, "", best
+}
+
+func cutByte(s string, sep byte) (before, after string, found bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func (m *Middleware) checkSession(v string, t *target, now time.Time) (Session, verdict) {
+	s, err := m.sessions.decode(v)
+	switch {
+	case err != nil || s.VideoID != t.video:
+		return s, sessionInvalid
+	case t.token != "" && s.Token != t.token:
+		return s, sessionNone
+	case !now.Before(s.Expires):
+		return s, sessionExpired
+	}
+	return s, sessionValid
+}
+
+// setCookie delivers a new session as a cookie scoped to the token's subtree.
+func (m *Middleware) setCookie(w http.ResponseWriter, t *target, raw string, expires, now time.Time) {
+	sameSite := http.SameSiteLaxMode
+	if m.cookie.crossSite {
+		sameSite = http.SameSiteNoneMode
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:        m.cookie.name,
+		Value:       raw,
+		Path:        m.layout.tokenPath(t.video, t.token),
+		Domain:      m.cookie.domain,
+		MaxAge:      max(1, int(expires.Sub(now)/time.Second)),
+		HttpOnly:    true,
+		Secure:      !m.cookie.insecure,
+		SameSite:    sameSite,
+		Partitioned: m.cookie.crossSite,
+	})
+}
+
+// answerSession is the session endpoint's answer.
+func (m *Middleware) answerSession(w http.ResponseWriter, r *http.Request, t *target, start time.Time, how string, raw string, expires time.Time) {
+	m.decided(r, t, start, how, nil)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	body, _ := json.Marshal(struct {
+		SessionToken string `json:"session_token"`
+		ExpiresAt    string `json:"expires_at"`
+	}{raw, expires.UTC().Format(time.RFC3339)})
+	w.WriteHeader(http.StatusOK)
+	w.Write(append(body, '\n'))
+}
+
+// redirectToPath answers a request whose token came in the query (or glued)
+// for an asset with a redirect to the same asset under the token's path.
+func (m *Middleware) redirectToPath(w http.ResponseWriter, r *http.Request, t *target, start time.Time) {
+	m.decided(r, t, start, allowRedirect, nil)
+	loc := m.layout.tokenPath(t.video, t.token) + t.asset
+	if t.query != "" {
+		loc += "?" + t.query
+	}
+	h := w.Header()
+	h.Set("Location", loc)
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(http.StatusTemporaryRedirect)
+}
+
+// deny answers a refused request through the error handler.
+func (m *Middleware) deny(w http.ResponseWriter, r *http.Request, t *target, start time.Time, err error) {
+	m.decided(r, t, start, "", err)
+	m.errorHandler(w, r, err)
+}

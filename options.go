@@ -1,0 +1,125 @@
+package privatevideo
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/privatevideo/privatevideo/store"
+)
+
+// An Option configures a Middleware. Options are applied over secure
+// defaults; New validates the result.
+type Option func(*Middleware)
+
+// Defaults, documented here once.
+const (
+	DefaultTokenTTL     = 24 * time.Hour  // an issued token can be redeemed for this long
+	DefaultSessionTTL   = 24 * time.Hour  // a session lasts this long after redemption
+	DefaultGrace        = 5 * time.Second // same-client re-entry window after redemption
+	DefaultStoreTimeout = 2 * time.Second // bound on every store call
+	DefaultCookieName   = "pv_session"
+)
+
+// WithStore sets where tokens are kept. The default is a memory store bounded
+// at store.DefaultMemoryCapacity tokens, right for a single process only.
+func WithStore(s store.Store) Option { return func(m *Middleware) { m.store = s } }
+
+// WithLayout sets the URL layout. The default is DefaultLayout.
+func WithLayout(l Layout) Option { return func(m *Middleware) { m.layout = l } }
+
+// WithTokenTTL sets how long an issued token stays redeemable.
+func WithTokenTTL(d time.Duration) Option { return func(m *Middleware) { m.tokenTTL = d } }
+
+// WithSessionTTL sets how long a session lasts after redemption. Sessions do
+// not slide: a refresh does not extend them.
+func WithSessionTTL(d time.Duration) Option { return func(m *Middleware) { m.sessionTTL = d } }
+
+// WithGrace sets the window after a redemption in which the same client
+// (address and User-Agent) presenting the same token again is given the same
+// session: a player's parallel first requests. 0 turns it off.
+func WithGrace(d time.Duration) Option { return func(m *Middleware) { m.grace = d } }
+
+// WithStoreTimeout bounds every store call. A call that does not answer in
+// time is a store failure: 503 store-unavailable, nothing consumed.
+func WithStoreTimeout(d time.Duration) Option { return func(m *Middleware) { m.storeTimeout = d } }
+
+// WithPublic sets the hook that says whether a video is public. Requests for
+// public videos pass untouched but for the token and session parameters,
+// which are removed. By default every video is private. The hook runs on every
+// request under the prefix, so it must be fast.
+func WithPublic(public func(ctx context.Context, videoID string) bool) Option {
+	return func(m *Middleware) { m.public = public }
+}
+
+// WithDenialStatus sets the status of denials (403 by default; 404 hides
+// that the video exists, as some hosted platforms do). Malformed requests
+// still get 400 and store failures 503.
+func WithDenialStatus(code int) Option { return func(m *Middleware) { m.denialStatus = code } }
+
+// WithErrorHandler replaces how denials are answered. The default writes RFC
+// 9457 problem+json, or a small HTML page for a browser navigating to a page.
+func WithErrorHandler(h ErrorHandler) Option { return func(m *Middleware) { m.errorHandler = h } }
+
+// WithCookieName sets the session cookie's name.
+func WithCookieName(name string) Option { return func(m *Middleware) { m.cookie.name = name } }
+
+// WithCookieDomain sets the session cookie's Domain, so that an embed host and
+// a media host under one domain share it. By default the cookie is host-only.
+func WithCookieDomain(domain string) Option { return func(m *Middleware) { m.cookie.domain = domain } }
+
+// WithInsecureCookies drops the Secure attribute, for local development over
+// plain HTTP. Never use it in production.
+func WithInsecureCookies() Option { return func(m *Middleware) { m.cookie.insecure = true } }
+
+// WithCrossSiteCookies makes the session cookie SameSite=None and Partitioned
+// (CHIPS), for players embedded in third-party iframes. The default is
+// SameSite=Lax.
+func WithCrossSiteCookies() Option { return func(m *Middleware) { m.cookie.crossSite = true } }
+
+// WithTrustedProxies names the proxies whose X-Forwarded-For is believed when
+// telling clients apart for the grace window. By default none is: the client
+// is the connection's peer.
+func WithTrustedProxies(prefixes ...netip.Prefix) Option {
+	return func(m *Middleware) { m.trustedProxies = append([]netip.Prefix(nil), prefixes...) }
+}
+
+// WithPreviewAgents replaces DefaultPreviewAgents, the User-Agent fragments
+// whose requests never redeem a token.
+func WithPreviewAgents(agents ...string) Option {
+	return func(m *Middleware) { m.previewAgents = append([]string(nil), agents...) }
+}
+
+// WithLogger logs decisions: allows at Debug, denials at Info, store failures
+// at Warn. Tokens appear redacted; session tokens and keys never appear. By
+// default nothing is logged.
+func WithLogger(l *slog.Logger) Option { return func(m *Middleware) { m.logger = l } }
+
+// WithDecisionHook sets a function called once for every request under the
+// prefix, allowed or denied, after the decision and before the wrapped
+// handler runs: metrics, audit. It must be fast and safe for concurrent use.
+func WithDecisionHook(hook func(Decision)) Option { return func(m *Middleware) { m.onDecision = hook } }
+
+// WithClock replaces time.Now for expiry decisions, for tests.
+func WithClock(now func() time.Time) Option { return func(m *Middleware) { m.clock = now } }
+
+// OutagePolicy says what a revocation check does when the store fails.
+type OutagePolicy uint8
+
+const (
+	// KeepPlaying lets valid sessions play while the store is down; a
+	// revocation made during the outage takes effect when it returns.
+	KeepPlaying OutagePolicy = iota + 1
+	// StopPlaying refuses sessions with store-unavailable while the store is
+	// down: revocation is exact, availability is the store's.
+	StopPlaying
+)
+
+// WithRevocationCheck makes every request with a valid session ask the store
+// whether its token was revoked, so that Revoke stops live sessions too, not
+// only future redemptions. It costs one store lookup per request (see the
+// README's benchmarks); onOutage says what happens when that lookup fails.
+func WithRevocationCheck(onOutage OutagePolicy) Option {
+	return func(m *Middleware) { m.revocationCheck = onOutage }
+}

@@ -1,0 +1,75 @@
+package privatevideo
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// passState is everything an allowed request of a private video needs,
+// allocated at once: the response wrapper, the rewritten URL and the
+// context value.
+type passState struct {
+	rw     responseWriter
+	url    url.URL
+	access access
+}
+
+// pass hands a private video's request to next, with the public URL, the
+// access in the context, and the headers of a private response.
+func (m *Middleware) pass(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start time.Time, how string, a access) {
+	m.decided(r, t, start, how, nil)
+	st := &passState{
+		rw:     responseWriter{ResponseWriter: w, noReferrer: t.route == routePage || strings.HasSuffix(t.asset, ".m3u8")},
+		access: a,
+	}
+	r = r.WithContext(context.WithValue(r.Context(), contextKey{}, &st.access))
+	m.layout.rewrite(r, t, &st.url)
+	next.ServeHTTP(&st.rw, r)
+}
+
+// passPublic hands a public video's request to next with only the token
+// and session parameters removed.
+func (m *Middleware) passPublic(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start time.Time) {
+	m.decided(r, t, start, allowPublic, nil)
+	r = r.WithContext(r.Context()) // a shallow copy: the caller's request stays as it was
+	m.layout.rewrite(r, t, new(url.URL))
+	next.ServeHTTP(w, r)
+}
+
+// rewrite sets r's URL (in u, a fresh URL) and RequestURI to the public form
+// of t: no token segment, no token or session parameter, a clean path. Path
+// and RequestURI share one allocation. It leaves r alone when nothing changes.
+func (l *Layout) rewrite(r *http.Request, t *target, u *url.URL) {
+	old := r.URL
+	if old.RawPath == "" && t.query == old.RawQuery && l.isPublicPath(old.Path, t) {
+		return
+	}
+	*u = *old
+	pub := len(l.Prefix) + len(t.video) + len(t.asset)
+	var s string
+	if t.query != "" {
+		s = l.Prefix + t.video + t.asset + "?" + t.query
+	} else {
+		s = l.Prefix + t.video + t.asset
+	}
+	u.Path, u.RawPath, u.RawQuery = s[:pub], "", t.query
+	u.ForceQuery = false
+	r.URL = u
+	if esc := u.EscapedPath(); esc != u.Path {
+		s = esc
+		if t.query != "" {
+			s += "?" + t.query
+		}
+	}
+	r.RequestURI = s
+}
+
+// isPublicPath reports whether p is already t's public path.
+func (l *Layout) isPublicPath(p string, t *target) bool {
+	n := len(l.Prefix)
+	return len(p) == n+len(t.video)+len(t.asset) &&
+		p[n:n+len(t.video)] == t.video && p[n+len(t.video):] == t.asset
+}
