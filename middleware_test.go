@@ -78,9 +78,9 @@ func TestMalformedRequests(t *testing.T) {
 		"/vod/v1/token",
 		"/vod/v1/token/",
 		"/vod/v1/token/not-a-uuid/hls/manifest.m3u8",
-		"/vod/v1/token/" + strings.ToUpper(tok[:35]) + "/x",          // 35 characters
-		"/vod/v1/token/" + strings.Replace(tok, "4", "1", 1) + "/x", // version 1
-		"/vod/v1/token/" + tok + "/x?token=" + other,                // two tokens that disagree
+		"/vod/v1/token/" + strings.ToUpper(tok[:35]) + "/x", // 35 characters
+		"/vod/v1/token/" + tok[:14] + "1" + tok[15:] + "/x", // version 1
+		"/vod/v1/token/" + tok + "/x?token=" + other,        // two tokens that disagree
 		"/vod/v1?token=" + tok + "&token=" + other,
 		"/vod/v1token=nope",
 		"/vod/v1tokn=" + tok,
