@@ -182,6 +182,12 @@ func (l *Layout) parse(u *url.URL) (t target, ours bool, err error) {
 	if t.asset, err = cleanAsset(p, rest, escaped); err != nil {
 		return t, true, err
 	}
+	if l.reserved(t.asset) {
+		// "/vod/{id}//token/…" and the like: the token segment is reserved
+		// as the first segment of an asset, so a public path never reads as a
+		// private one.
+		return t, true, errMalformedPath
+	}
 	switch {
 	case t.asset == "":
 		t.route = routePage
@@ -199,6 +205,12 @@ var (
 	errMalformedID   = fmt.Errorf("%w: video ID", ErrMalformed)
 	errTwoTokens     = fmt.Errorf("%w: two different tokens", ErrMalformed)
 )
+
+// reserved reports whether asset starts with the token segment.
+func (l *Layout) reserved(asset string) bool {
+	n := len(l.TokenSegment)
+	return len(asset) > n && asset[1:n+1] == l.TokenSegment && (len(asset) == n+1 || asset[n+1] == '/')
+}
 
 // setToken records a private token from the path or the query, checking it
 // and that it agrees with any token seen before.
@@ -320,11 +332,6 @@ func (l *Layout) scanQuery(raw string, t *target) string {
 		return raw
 	}
 	return string(kept)
-}
-
-// publicPath returns what the wrapped handler sees for t.
-func (l *Layout) publicPath(t *target) string {
-	return l.Prefix + t.video + t.asset
 }
 
 // tokenPath returns the path of t's private subtree, /vod/{id}/token/{T}.

@@ -75,6 +75,7 @@ func TestMalformedRequests(t *testing.T) {
 		"/vod/",
 		"/vod",
 		"/vod//v1/x",
+		"/vod/v1//token/x", // the token segment is reserved
 		"/vod/v1/token",
 		"/vod/v1/token/",
 		"/vod/v1/token/not-a-uuid/hls/manifest.m3u8",

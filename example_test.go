@@ -1,0 +1,107 @@
+package privatevideo_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/privatevideo/privatevideo"
+)
+
+// Protect a folder of videos served by http.FileServer: media/{id}/… is
+// served at /vod/{id}/… to whoever holds a link, once.
+func Example() {
+	hashKey := make([]byte, 32) // in production: from your secret store, stable across restarts
+	rand.Read(hashKey)
+	pv, err := privatevideo.New([]privatevideo.Key{{Hash: hashKey}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/vod/", pv.Handler(http.FileServer(http.Dir("media"))))
+	// log.Fatal(http.ListenAndServe(":8080", mux))
+}
+
+// Issue a link, open it once, then open it again from another client.
+func ExampleMiddleware_Issue() {
+	pv, _ := privatevideo.New([]privatevideo.Key{{Hash: make([]byte, 32)}}, privatevideo.WithGrace(0))
+	srv := httptest.NewServer(pv.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "media for", r.URL.Path)
+	})))
+	defer srv.Close()
+
+	urls, err := pv.IssueURLs(context.Background(), srv.URL, "intro")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for range 2 {
+		resp, err := http.Get(urls.HLS)
+		if err != nil {
+			log.Fatal(err)
+		}
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode)
+	}
+	// Output:
+	// 200
+	// 403
+}
+
+func ExampleLayout_PrivateURLs() {
+	urls, err := privatevideo.DefaultLayout.PrivateURLs("https://media.example.com", "intro", "0092d5ef-5750-471d-9e7e-48d0a7580238")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(urls.Player)
+	fmt.Println(urls.HLS)
+	fmt.Println(urls.Session)
+	// Output:
+	// https://media.example.com/vod/intro?token=0092d5ef-5750-471d-9e7e-48d0a7580238
+	// https://media.example.com/vod/intro/token/0092d5ef-5750-471d-9e7e-48d0a7580238/hls/manifest.m3u8
+	// https://media.example.com/vod/intro/token/0092d5ef-5750-471d-9e7e-48d0a7580238/session
+}
+
+func ExampleParseToken() {
+	tok, err := privatevideo.ParseToken("0092D5EF-5750-471D-9E7E-48D0A7580238")
+	fmt.Println(tok, err)
+	_, err = privatevideo.ParseToken("0092d5ef5750471d9e7e48d0a7580238")
+	fmt.Println(errors.Is(err, privatevideo.ErrMalformed))
+	// Output:
+	// 0092d5ef-5750-471d-9e7e-48d0a7580238 <nil>
+	// true
+}
+
+func ExampleRedactToken() {
+	fmt.Println(privatevideo.RedactToken("0092d5ef-5750-471d-9e7e-48d0a7580238"))
+	// Output: 0092d5ef…
+}
+
+// An error handler that tells reasons apart.
+func ExampleWithErrorHandler() {
+	handler := func(w http.ResponseWriter, r *http.Request, err error) {
+		switch {
+		case errors.Is(err, privatevideo.ErrTokenUsed):
+			http.Error(w, "This link was already opened on another device.", http.StatusForbidden)
+		default:
+			d := privatevideo.DenialOf(err)
+			http.Error(w, d.Title(), d.Status(http.StatusForbidden))
+		}
+	}
+	_, err := privatevideo.New([]privatevideo.Key{{Hash: make([]byte, 32)}}, privatevideo.WithErrorHandler(handler))
+	fmt.Println(err)
+	// Output: <nil>
+}
+
+func ExampleSessionFromContext() {
+	media := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s, ok := privatevideo.SessionFromContext(r.Context()); ok {
+			log.Printf("playing %s until %s (token %s)", s.VideoID, s.Expires, privatevideo.RedactToken(s.Token))
+		}
+		http.ServeFile(w, r, "media"+r.URL.Path)
+	})
+	_ = media
+}
