@@ -64,8 +64,13 @@ func containsFold(s, sub string) bool {
 // clientID identifies the client of r for the grace window: its address and
 // User-Agent, hashed so that the store keeps neither.
 func (m *Middleware) clientID(r *http.Request) string {
-	sum := sha256.Sum256([]byte(m.clientIP(r).String() + "\x00" + r.UserAgent()))
-	return base64.RawURLEncoding.EncodeToString(sum[:16])
+	ip := m.clientIP(r).As16()
+	var buf [16 + 256]byte
+	b := append(append(buf[:0], ip[:]...), r.UserAgent()...)
+	sum := sha256.Sum256(b)
+	var out [22]byte // 16 bytes in unpadded base64
+	base64.RawURLEncoding.Encode(out[:], sum[:16])
+	return string(out[:])
 }
 
 // clientIP returns the address of r's client: the connection's peer, or,

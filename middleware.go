@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/textproto"
+	"strconv"
 	"time"
 
 	"github.com/privatevideo/privatevideo/store"
@@ -34,6 +35,7 @@ type Middleware struct {
 	onDecision      func(Decision)
 	clock           func() time.Time
 	revocationCheck OutagePolicy // 0: off
+	localStore      bool         // the store is a *store.Memory: see storeContext
 }
 
 type cookieConfig struct {
@@ -71,6 +73,7 @@ func New(keys []Key, opts ...Option) (*Middleware, error) {
 	if m.store == nil {
 		m.store = store.NewMemory(store.DefaultMemoryCapacity)
 	}
+	_, m.localStore = m.store.(*store.Memory)
 	if m.errorHandler == nil {
 		m.errorHandler = problem{status: m.denialStatus}.serve
 	}
@@ -115,7 +118,7 @@ func (m *Middleware) Issue(ctx context.Context, videoID string) (string, error) 
 		return "", fmt.Errorf("%w: video ID %q", ErrMalformed, videoID)
 	}
 	tok := NewToken()
-	ctx, cancel := context.WithTimeout(ctx, m.storeTimeout)
+	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
 	if err := m.store.Issue(ctx, tok, videoID, m.now().Add(m.tokenTTL)); err != nil {
 		return "", fmt.Errorf("privatevideo: issuing a token: %w", err)
@@ -143,12 +146,22 @@ func (m *Middleware) Revoke(ctx context.Context, token string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, m.storeTimeout)
+	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
 	if err := m.store.Revoke(ctx, tok, m.now()); err != nil {
 		return fmt.Errorf("privatevideo: revoking %s: %w", RedactToken(tok), err)
 	}
 	return nil
+}
+
+// storeContext bounds a store call by the store timeout. The memory store
+// answers from memory and never blocks, so it is spared the timer that a
+// deadline costs on every redemption.
+func (m *Middleware) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if m.localStore {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, m.storeTimeout)
 }
 
 func (m *Middleware) now() time.Time {
@@ -254,7 +267,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 }
 
 func (m *Middleware) redeem(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start, now time.Time) {
-	ctx, cancel := context.WithTimeout(r.Context(), m.storeTimeout)
+	ctx, cancel := m.storeContext(r.Context())
 	red, err := m.store.Redeem(ctx, store.RedeemRequest{
 		Token:      t.token,
 		VideoID:    t.video,
@@ -304,7 +317,7 @@ func storeDenial(err error) error {
 // stateOf explains, without changing anything, why a non-redeeming request
 // for t's token is refused.
 func (m *Middleware) stateOf(ctx context.Context, t *target, now time.Time) error {
-	ctx, cancel := context.WithTimeout(ctx, m.storeTimeout)
+	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
 	rec, err := m.store.Lookup(ctx, t.token, now)
 	switch {
@@ -325,7 +338,7 @@ func (m *Middleware) checkRevoked(ctx context.Context, token string, now time.Ti
 	if m.revocationCheck == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, m.storeTimeout)
+	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
 	rec, err := m.store.Lookup(ctx, token, now)
 	switch {
@@ -418,23 +431,33 @@ func (m *Middleware) checkSession(v string, t *target, now time.Time) (Session, 
 	return s, sessionValid
 }
 
-// setCookie delivers a new session as a cookie scoped to the token's subtree.
+// setCookie delivers a new session as a cookie scoped to the token's
+// subtree. The header is written directly: every part of it is checked
+// already (the name and domain by New, the value is base64url, the path is a
+// video ID and a token), and http.SetCookie would check them all again.
 func (m *Middleware) setCookie(w http.ResponseWriter, t *target, raw string, expires, now time.Time) {
-	sameSite := http.SameSiteLaxMode
-	if m.cookie.crossSite {
-		sameSite = http.SameSiteNoneMode
+	var buf [512]byte
+	c := append(buf[:0], m.cookie.name...)
+	c = append(append(c, '='), raw...)
+	c = append(c, "; Path="...)
+	c = append(c, m.layout.Prefix...)
+	c = append(append(c, t.video...), '/')
+	c = append(append(c, m.layout.TokenSegment...), '/')
+	c = append(c, t.token...)
+	if m.cookie.domain != "" {
+		c = append(append(c, "; Domain="...), m.cookie.domain...)
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name:        m.cookie.name,
-		Value:       raw,
-		Path:        m.layout.tokenPath(t.video, t.token),
-		Domain:      m.cookie.domain,
-		MaxAge:      max(1, int(expires.Sub(now)/time.Second)),
-		HttpOnly:    true,
-		Secure:      !m.cookie.insecure,
-		SameSite:    sameSite,
-		Partitioned: m.cookie.crossSite,
-	})
+	c = strconv.AppendInt(append(c, "; Max-Age="...), int64(max(1, expires.Sub(now)/time.Second)), 10)
+	switch {
+	case m.cookie.crossSite:
+		c = append(c, "; HttpOnly; Secure; SameSite=None; Partitioned"...)
+	case m.cookie.insecure:
+		c = append(c, "; HttpOnly; SameSite=Lax"...)
+	default:
+		c = append(c, "; HttpOnly; Secure; SameSite=Lax"...)
+	}
+	h := w.Header()
+	h["Set-Cookie"] = append(h["Set-Cookie"], string(c))
 }
 
 // answerSession is the session endpoint's answer.

@@ -1,14 +1,19 @@
 package privatevideo
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
+	"hash"
+	"strconv"
+	"sync"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/privatevideo/privatevideo/internal/uuid"
 )
 
@@ -48,15 +53,16 @@ const (
 // sessionCodec turns sessions into session tokens and back.
 //
 // Decoding a session token through securecookie costs a base64 pass, a new
-// HMAC state and allocations on every call, several microseconds; a player
-// presents the same token on every segment request. So verified tokens are
-// kept in a bounded cache keyed by the exact token string. Only tokens that
+// HMAC state and a dozen allocations on every call; a player presents the
+// same token on every segment request. So verified tokens are kept in a
+// bounded cache (verifiedCache) keyed by the exact token string. Only tokens that
 // passed full verification enter it, the key is the whole token (so a
 // tampered token never hits), and a cached session is still checked for
 // expiry and binding on every request by the middleware.
 type sessionCodec struct {
 	codecs   []securecookie.Codec
-	verified *lru.Cache[string, Session]
+	signer   *signer // signs new sessions, unless the first key encrypts
+	verified *verifiedCache
 }
 
 func newSessionCodec(keys []Key) (*sessionCodec, error) {
@@ -81,20 +87,29 @@ func newSessionCodec(keys []Key) (*sessionCodec, error) {
 			MaxLength(maxSessionToken + 3).
 			SetSerializer(sessionSerializer{})
 	}
-	var err error
-	c.verified, err = lru.New[string, Session](verifiedCacheSize)
-	return c, err
+	if len(keys[0].Block) == 0 {
+		c.signer = newSigner(keys[0].Hash)
+	}
+	c.verified = newVerifiedCache(verifiedCacheSize)
+	return c, nil
 }
 
 // encode returns the session token of s. The token is URL-safe: base64url
 // without padding, so it needs no escaping in a query string or a cookie.
 func (c *sessionCodec) encode(s Session) (string, error) {
-	v, err := securecookie.EncodeMulti(sessionName, &s, c.codecs...)
+	var v string
+	var err error
+	if c.signer != nil {
+		v, err = c.signer.sign(s, time.Now())
+	} else {
+		sc := s // only this copy escapes to securecookie
+		v, err = securecookie.EncodeMulti(sessionName, &sc, c.codecs...)
+		v = strings.TrimRight(v, "=")
+	}
 	if err != nil {
 		return "", fmt.Errorf("privatevideo: encoding session: %w", err)
 	}
-	v = strings.TrimRight(v, "=")
-	c.verified.Add(v, s)
+	c.verified.add(v, s)
 	return v, nil
 }
 
@@ -106,7 +121,7 @@ func (c *sessionCodec) decode(v string) (Session, error) {
 	if len(v) == 0 || len(v) > maxSessionToken {
 		return Session{}, errSessionToken
 	}
-	if s, ok := c.verified.Get(v); ok {
+	if s, ok := c.verified.get(v); ok {
 		return s, nil
 	}
 	padded := v
@@ -123,8 +138,56 @@ func (c *sessionCodec) decode(v string) (Session, error) {
 		return Session{}, errSessionToken
 	}
 	// v may be a slice of a large header; the cache must not pin it.
-	c.verified.Add(strings.Clone(v), s)
+	c.verified.add(strings.Clone(v), s)
 	return s, nil
+}
+
+// signer writes securecookie's signed format, exactly as
+// securecookie.Encode does without a block key, with a pooled HMAC state and
+// a fixed number of allocations: Encode builds a new HMAC and formats
+// through fmt on every call, which is most of a redemption's cost. Decoding
+// still goes through securecookie, which proves the two agree (see
+// TestSignerMatchesSecurecookie).
+//
+// The format: base64url(date "|" base64url(value) "|" mac), where mac is
+// HMAC-SHA256 of name "|" date "|" base64url(value), date is Unix seconds in
+// decimal, and both base64 encodings are padded. Session tokens then drop the
+// outer padding, as they do for securecookie's own output.
+type signer struct {
+	pool sync.Pool // of hash.Hash, keyed
+}
+
+func newSigner(key []byte) *signer {
+	key = append([]byte(nil), key...)
+	return &signer{pool: sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
+}
+
+// maxSigned bounds the signed form: the value (at most 26+64 bytes) in
+// base64, a date, separators and a MAC.
+const maxSigned = 2*(1+16+8+1+maxVideoID) + 32 + 32
+
+func (g *signer) sign(s Session, now time.Time) (string, error) {
+	var raw [1 + 16 + 8 + 1 + maxVideoID]byte
+	value, err := appendSession(raw[:0], &s)
+	if err != nil {
+		return "", err
+	}
+	var buf [len(sessionName) + 1 + maxSigned]byte
+	b := append(buf[:0], sessionName...)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, now.Unix(), 10)
+	b = append(b, '|')
+	b = base64.URLEncoding.AppendEncode(b, value)
+	h := g.pool.Get().(hash.Hash)
+	h.Reset()
+	h.Write(b)
+	b = h.Sum(append(b, '|'))
+	g.pool.Put(h)
+	signed := b[len(sessionName)+1:] // the name is signed, not sent
+	var out [(len(sessionName) + 1 + maxSigned + 2) / 3 * 4]byte
+	n := base64.RawURLEncoding.EncodedLen(len(signed))
+	base64.RawURLEncoding.Encode(out[:n], signed)
+	return string(out[:n]), nil
 }
 
 // sessionSerializer is the compact binary form of a session inside a session
@@ -140,11 +203,14 @@ func (sessionSerializer) Serialize(src any) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("privatevideo: cannot serialize %T as a session", src)
 	}
+	return appendSession(make([]byte, 0, 1+16+8+1+len(s.VideoID)), s)
+}
+
+func appendSession(b []byte, s *Session) ([]byte, error) {
 	tok, ok := uuid.Parse(s.Token)
 	if !ok || !ValidVideoID(s.VideoID) {
 		return nil, errors.New("privatevideo: session has a malformed token or video ID")
 	}
-	b := make([]byte, 0, 1+16+8+1+len(s.VideoID))
 	b = append(b, sessionFormat)
 	b = append(b, tok[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(s.Expires.Unix()))
