@@ -1,0 +1,122 @@
+package privatevideo
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of the playlist rewriter")
+
+func testRewriter() *playlistRewriter {
+	return &playlistRewriter{
+		param: "avh",
+		value: "S3SS10N-t0k3n_",
+		sameHost: func(h string) bool {
+			return strings.EqualFold(h, "media.example.com") || strings.EqualFold(h, "cdn.example.com:8443")
+		},
+	}
+}
+
+// Golden files: testdata/playlists/*.m3u8 rewritten must equal *.golden.
+// Regenerate with: go test -run TestPlaylistGolden -update
+func TestPlaylistGolden(t *testing.T) {
+	inputs, _ := filepath.Glob("testdata/playlists/*.m3u8")
+	if len(inputs) == 0 {
+		t.Fatal("no golden inputs")
+	}
+	for _, in := range inputs {
+		t.Run(filepath.Base(in), func(t *testing.T) {
+			src, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := testRewriter().rewrite(src)
+			golden := strings.TrimSuffix(in, ".m3u8") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("rewrite of %s differs from %s:\n%s", in, golden, got)
+			}
+			if again := testRewriter().rewrite(got); !bytes.Equal(again, got) {
+				t.Fatalf("rewriting twice changed the output:\n%s", again)
+			}
+		})
+	}
+}
+
+func TestPlaylistURIs(t *testing.T) {
+	p := testRewriter()
+	for _, c := range []struct{ in, want string }{
+		{"seg1.ts", "seg1.ts?avh=S3SS10N-t0k3n_"},
+		{"seg1.ts?a=1", "seg1.ts?a=1&avh=S3SS10N-t0k3n_"},
+		{"seg1.ts?avh=old&a=1#t=3", "seg1.ts?a=1&avh=S3SS10N-t0k3n_#t=3"},
+		{"../key.bin", "../key.bin?avh=S3SS10N-t0k3n_"},
+		{"/vod/v1/x.ts", "/vod/v1/x.ts?avh=S3SS10N-t0k3n_"},
+		{"HTTPS://MEDIA.example.com/x", "HTTPS://MEDIA.example.com/x?avh=S3SS10N-t0k3n_"},
+		{"https://user@media.example.com/x", "https://user@media.example.com/x?avh=S3SS10N-t0k3n_"},
+		{"https://media.example.com.evil.net/x", "https://media.example.com.evil.net/x"},
+		{"https://cdn.example.com/x", "https://cdn.example.com/x"}, // the allowed CDN host has a port
+		{"//cdn.example.com:8443/x", "//cdn.example.com:8443/x?avh=S3SS10N-t0k3n_"},
+		{"skd://key", "skd://key"},
+		{"data:text/plain,x", "data:text/plain,x"},
+		{"a:b/c", "a:b/c"}, // a scheme it does not know
+		{"dir/a:b", "dir/a:b?avh=S3SS10N-t0k3n_"},
+	} {
+		if got := string(p.uri(nil, c.in)); got != c.want {
+			t.Errorf("uri(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// FuzzPlaylistRewrite: no panic; the output is still a playlist with the
+// same lines; lines the rewriter does not know are unchanged; rewriting is
+// idempotent.
+func FuzzPlaylistRewrite(f *testing.F) {
+	inputs, _ := filepath.Glob("testdata/playlists/*.m3u8")
+	for _, in := range inputs {
+		b, _ := os.ReadFile(in)
+		f.Add(b)
+	}
+	f.Add([]byte("#EXTM3U\n#EXT-X-KEY:URI=\"a,b\",IV=1\nx\n"))
+	f.Add([]byte("#EXTM3U\n#EXT-X-MAP:URI=\"unterminated\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		if !isPlaylistBody(src) {
+			return
+		}
+		p := testRewriter()
+		out := p.rewrite(src)
+		if !isPlaylistBody(out) {
+			t.Fatalf("output is not a playlist: %q", out)
+		}
+		inLines, outLines := bytes.SplitAfter(src, []byte("\n")), bytes.SplitAfter(out, []byte("\n"))
+		if len(inLines) != len(outLines) {
+			t.Fatalf("%d lines became %d", len(inLines), len(outLines))
+		}
+		for i, in := range inLines {
+			known := len(bytes.TrimSpace(in)) > 0 && in[0] != '#'
+			for _, tag := range uriTags {
+				known = known || bytes.HasPrefix(in, []byte(tag))
+			}
+			if !known && !bytes.Equal(in, outLines[i]) {
+				t.Fatalf("line %d changed: %q became %q", i, in, outLines[i])
+			}
+			if bytes.HasSuffix(in, []byte("\r\n")) != bytes.HasSuffix(outLines[i], []byte("\r\n")) {
+				t.Fatalf("line %d lost its line ending: %q became %q", i, in, outLines[i])
+			}
+		}
+		if again := p.rewrite(out); !bytes.Equal(again, out) {
+			t.Fatalf("not idempotent:\n%q\n%q", out, again)
+		}
+	})
+}
