@@ -36,6 +36,9 @@ type Middleware struct {
 	clock           func() time.Time
 	revocationCheck OutagePolicy // 0: off
 	localStore      bool         // the store is a *store.Memory: see storeContext
+	playlistHosts   []string
+	pageBound       bool
+	cors            corsConfig
 }
 
 type cookieConfig struct {
@@ -99,6 +102,9 @@ func (m *Middleware) validate() error {
 		return errors.New("privatevideo: cross-site (SameSite=None) cookies must be Secure")
 	case m.revocationCheck > StopPlaying:
 		return errors.New("privatevideo: unknown outage policy")
+	}
+	if err := m.cors.validate(); err != nil {
+		return err
 	}
 	probe := &http.Cookie{Name: m.cookie.name, Value: "v", Domain: m.cookie.domain}
 	if err := probe.Valid(); err != nil {
@@ -198,6 +204,12 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	if m.clock != nil {
 		now = m.clock()
 	}
+	// CORS headers go on every answer, denials included, so that a player
+	// on another origin can read why it was refused.
+	if m.cors.enabled() && m.cors.apply(w, r) {
+		m.decided(r, t, start, allowPreflight, nil)
+		return // a preflight, answered
+	}
 	// Row 4, for what makes the request unreadable: we cannot even ask
 	// whether the video is public.
 	if parseErr != nil {
@@ -274,7 +286,7 @@ func (m *Middleware) redeem(w http.ResponseWriter, r *http.Request, next http.Ha
 		Client:     m.clientID(r),
 		Now:        now,
 		SessionTTL: m.sessionTTL,
-		Grace:      m.grace,
+		Grace:      m.graceWindow(),
 	})
 	cancel()
 	if err != nil {
@@ -291,12 +303,24 @@ func (m *Middleware) redeem(w http.ResponseWriter, r *http.Request, next http.Ha
 	if red.Reentry {
 		how = allowGrace
 	}
-	m.setCookie(w, t, raw, sess.Expires, now)
+	if !m.pageBound {
+		m.setCookie(w, t, raw, sess.Expires, now)
+	}
 	if t.route == routeSession {
 		m.answerSession(w, r, t, start, how, raw, sess.Expires)
 		return
 	}
 	m.pass(w, r, next, t, start, how, access{video: t.video, token: t.token, session: sess, hasSession: true, sessionToken: raw})
+}
+
+// graceWindow is the grace for redemptions. Page-bound mode has none: its
+// player opens the session once, before any media request, and a second
+// opening is by definition another page.
+func (m *Middleware) graceWindow() time.Duration {
+	if m.pageBound {
+		return 0
+	}
+	return m.grace
 }
 
 // storeDenial maps a store error to the denial it means.
@@ -491,7 +515,14 @@ func (m *Middleware) redirectToPath(w http.ResponseWriter, r *http.Request, t *t
 }
 
 // deny answers a refused request through the error handler.
+// The Privatevideo-Reason header carries the reason even where a body cannot
+// (HEAD) or is not read (a media element); the player page reads it.
 func (m *Middleware) deny(w http.ResponseWriter, r *http.Request, t *target, start time.Time, err error) {
 	m.decided(r, t, start, "", err)
+	reason := ErrStoreUnavailable.reason
+	if d := DenialOf(err); d != nil {
+		reason = d.reason
+	}
+	w.Header().Set("Privatevideo-Reason", reason)
 	m.errorHandler(w, r, err)
 }

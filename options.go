@@ -123,3 +123,33 @@ const (
 func WithRevocationCheck(onOutage OutagePolicy) Option {
 	return func(m *Middleware) { m.revocationCheck = onOutage }
 }
+
+// WithPlaylistHosts names other hosts (host or host:port, as written in
+// URIs) whose absolute URIs in a session's playlists also get the session
+// token: a media host or CDN that runs privatevideo with the same keys. URIs
+// on the request's own host, and relative ones, always get it; URIs on other
+// hosts never do, so the session token does not leak to third parties.
+func WithPlaylistHosts(hosts ...string) Option {
+	return func(m *Middleware) { m.playlistHosts = append([]string(nil), hosts...) }
+}
+
+// WithPageBound turns on page-bound mode, the strict reading of "not from
+// another page or tab": no cookie is set. The player page opens the session
+// once through the session endpoint and keeps the session token in
+// sessionStorage, which survives a reload but is not shared with another tab,
+// window or browser; every media URL carries it (avh). A second page opening
+// the same link is refused with token-used. There is no grace window in this
+// mode: the page holds its session before it requests any media.
+func WithPageBound() Option { return func(m *Middleware) { m.pageBound = true } }
+
+// WithCORS lets players on other origins fetch playlists, segments and the
+// session endpoint. Listed origins ("https://player.example.com") get
+// credentialed answers: their own origin echoed with
+// Access-Control-Allow-Credentials, so session cookies work (with
+// WithCrossSiteCookies). The single origin "*" allows any origin without
+// credentials, for players that carry the session in the URL (avh). Preflight
+// requests from allowed origins are answered by the middleware, without
+// credentials and without touching a token; others pass to the handler.
+func WithCORS(origins ...string) Option {
+	return func(m *Middleware) { m.cors.origins = append([]string(nil), origins...) }
+}

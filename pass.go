@@ -21,13 +21,31 @@ type passState struct {
 // access in the context, and the headers of a private response.
 func (m *Middleware) pass(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start time.Time, how string, a access) {
 	m.decided(r, t, start, how, nil)
+	byName := hasSuffixFold(t.asset, ".m3u8")
 	st := &passState{
-		rw:     responseWriter{ResponseWriter: w, noReferrer: t.route == routePage || strings.HasSuffix(t.asset, ".m3u8")},
+		rw:     responseWriter{ResponseWriter: w, noReferrer: t.route == routePage || byName, byName: byName, m: m},
 		access: a,
 	}
 	r = r.WithContext(context.WithValue(r.Context(), contextKey{}, &st.access))
 	m.layout.rewrite(r, t, &st.url)
+	if a.sessionToken != "" {
+		st.rw.rewrite = playlistRewriter{param: m.layout.SessionParam, value: a.sessionToken, host: r.Host, hosts: m.playlistHosts}
+		if byName {
+			// The playlist must come whole and readable to be rewritten:
+			// no range, no compression (a proxy then asks its origin for
+			// identity; a compressed answer is still decoded in finish).
+			r.Header = r.Header.Clone()
+			r.Header.Del("Range")
+			r.Header.Del("If-Range")
+			r.Header.Del("Accept-Encoding")
+		}
+	}
 	next.ServeHTTP(&st.rw, r)
+	st.rw.finish()
+}
+
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
 }
 
 // passPublic hands a public video's request to next with only the token
