@@ -230,7 +230,7 @@ func (f *fixture) get(c *http.Client, path string, header ...string) result {
 func wantOK(t *testing.T, what string, res result) {
 	t.Helper()
 	if res.status != http.StatusOK || !strings.HasPrefix(res.body, "path=") {
-		t.Fatalf("%s: status %d reason %q body %q, want 200 from the media handler", what, res.status, res.reason, res.body)
+		t.Fatalf("%s: status %d reason %q body %.200q, want 200 from the media handler", what, res.status, res.reason, res.body)
 	}
 }
 
@@ -238,7 +238,7 @@ func wantOK(t *testing.T, what string, res result) {
 func wantDenied(t *testing.T, what string, res result, status int, reason string) {
 	t.Helper()
 	if res.status != status || res.reason != reason {
-		t.Fatalf("%s: status %d reason %q body %q, want %d %q", what, res.status, res.reason, res.body, status, reason)
+		t.Fatalf("%s: status %d reason %q body %.200q, want %d %q", what, res.status, res.reason, res.body, status, reason)
 	}
 	if cc := res.header.Get("Cache-Control"); cc != "no-store" {
 		t.Fatalf("%s: denial Cache-Control %q, want no-store", what, cc)
