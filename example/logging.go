@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/privatevideo/privatevideo"
+)
+
+// newLogger returns the server's logger: text or JSON lines on w.
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// decisionLogger is the middleware's decision hook: one line per allowed or
+// denied request. The Decision's token is already redacted, and it carries
+// no URL, so nothing secret reaches the log.
+func decisionLogger(log *slog.Logger) func(privatevideo.Decision) {
+	unavailable := privatevideo.ErrStoreUnavailable.Reason()
+	return func(d privatevideo.Decision) {
+		level := slog.LevelInfo
+		attrs := []slog.Attr{
+			slog.Bool("allowed", d.Allowed),
+			slog.String("reason", d.Reason),
+			slog.String("video", d.VideoID),
+			slog.String("token", d.Token),
+			slog.Duration("latency", d.Latency.Round(time.Microsecond)),
+		}
+		if d.Reason == unavailable {
+			level = slog.LevelWarn
+			if d.Err != nil {
+				attrs = append(attrs, slog.String("cause", scrub(d.Err.Error())))
+			}
+		}
+		log.LogAttrs(context.Background(), level, "decision", attrs...)
+	}
+}
+
+// uuidPattern matches anything shaped like a private token.
+var uuidPattern = regexp.MustCompile(`(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// scrub redacts token-shaped strings from an error message before it is
+// logged: the errors of store drivers are not ours, and a key name or a
+// statement in one could hold a token.
+func scrub(msg string) string {
+	return uuidPattern.ReplaceAllStringFunc(msg, privatevideo.RedactToken)
+}

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/privatevideo/privatevideo"
+)
+
+// storeTimeout bounds every store call of the middleware, the API and the
+// health check.
+const storeTimeout = privatevideo.DefaultStoreTimeout
+
+// server is one configured edge server: the store, the middleware around
+// the media (embedded or an origin), the catalogue and the API.
+type server struct {
+	cfg   config
+	log   *slog.Logger
+	store openedStore
+	cat   *catalogue
+	demo  []string // the demo video IDs; nil in proxy mode
+	media http.Handler
+	mw    *privatevideo.Middleware // built by start, once the public URL is known
+	http  *http.Server
+}
+
+// newServer opens the store and the media of cfg. Nothing listens yet.
+func newServer(ctx context.Context, cfg config, log *slog.Logger) (*server, error) {
+	s := &server{cfg: cfg, log: log}
+	if cfg.origin != nil {
+		s.cat = newOpenCatalogue()
+		s.media = originProxy(cfg.origin, cfg.originTimeout, privatevideo.DefaultCookieName, log)
+	} else {
+		fsys := mediaFS()
+		ids, err := demoVideos(fsys)
+		if err != nil || len(ids) == 0 {
+			return nil, fmt.Errorf("the embedded demo media is missing: %v", err)
+		}
+		videos := make([]video, len(ids))
+		for i, id := range ids {
+			videos[i] = video{ID: id, Title: demoTitles[id]}
+			if videos[i].Title == "" {
+				videos[i].Title = id
+			}
+		}
+		s.demo = ids
+		s.cat = newClosedCatalogue(videos...)
+		s.media = mediaHandler(fsys)
+	}
+	var err error
+	if s.store, err = openStore(ctx, cfg.store); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// listen opens the listening socket.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// start builds the middleware and the routes for the address ln listens
+// on, and prints what a newcomer needs: the address, the API key and, in
+// demo mode, a freshly issued private player URL.
+func (s *server) start(ctx context.Context, ln net.Listener, out io.Writer) error {
+	if s.cfg.publicURL == "" {
+		s.cfg.publicURL = defaultPublicURL(ln.Addr())
+	}
+	if s.cfg.keysGenerated {
+		s.log.Warn("no -hash-key: using random session keys; sessions end when the process does")
+	}
+	if s.cfg.store.kind == "memory" && s.cfg.origin != nil {
+		s.log.Warn("memory store: tokens live in this process only; use -store redis://… or postgres://… for several replicas")
+	}
+	mw, err := privatevideo.New(s.cfg.keys, s.options()...)
+	if err != nil {
+		return err
+	}
+	s.mw = mw
+	a := &api{
+		cat:          s.cat,
+		mw:           mw,
+		store:        s.store,
+		storeTimeout: storeTimeout,
+		base:         s.cfg.publicURL,
+		keyDigest:    sha256.Sum256([]byte(s.cfg.apiKey)),
+		log:          s.log,
+	}
+	s.http = &http.Server{
+		Handler:           s.routes(a),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		// No WriteTimeout: a long video on a slow link must not be cut.
+	}
+	return s.banner(ctx, ln, out)
+}
+
+// options are the middleware's options for cfg.
+func (s *server) options() []privatevideo.Option {
+	opts := []privatevideo.Option{
+		privatevideo.WithStore(s.store),
+		privatevideo.WithPublic(s.cat.isPublic),
+		privatevideo.WithSessionTTL(s.cfg.sessionTTL),
+		privatevideo.WithStoreTimeout(storeTimeout),
+		privatevideo.WithDecisionHook(decisionLogger(s.log)),
+	}
+	// Cookies are Secure exactly when the URLs handed out are https: a
+	// browser would drop a Secure cookie set over plain HTTP.
+	if strings.HasPrefix(s.cfg.publicURL, "http://") {
+		opts = append(opts, privatevideo.WithInsecureCookies())
+	}
+	if s.cfg.pageBound {
+		opts = append(opts, privatevideo.WithPageBound())
+	}
+	if s.cfg.revocationCheck {
+		opts = append(opts, privatevideo.WithRevocationCheck(privatevideo.KeepPlaying))
+	}
+	if len(s.cfg.trustedProxies) > 0 {
+		opts = append(opts, privatevideo.WithTrustedProxies(s.cfg.trustedProxies...))
+	}
+	return opts
+}
+
+// routes is the whole HTTP surface.
+func (s *server) routes(a *api) http.Handler {
+	mux := http.NewServeMux()
+	// Player answers the player page at /vod/{id} and passes the assets on.
+	mux.Handle("/vod/", s.mw.Handler(s.mw.Player(s.media)))
+	mux.Handle("GET /healthz", healthHandler(s.store, storeTimeout, s.log))
+	videos := a.handler()
+	mux.Handle("/videos", videos)
+	mux.Handle("/videos/", videos)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { probNotFound.write(w) })
+	return mux
+}
+
+// banner prints the startup summary on out (stdout). It is the one place
+// where the API key is ever written, and only when it was generated: a key
+// given by flag or environment is known already.
+func (s *server) banner(ctx context.Context, ln net.Listener, out io.Writer) error {
+	var b strings.Builder
+	b.WriteString("privatevideo edge server\n\n")
+	fmt.Fprintf(&b, "  Address:    http://%s\n", ln.Addr())
+	if s.cfg.publicURL != "http://"+ln.Addr().String() {
+		fmt.Fprintf(&b, "  Public URL: %s\n", s.cfg.publicURL)
+	}
+	if s.cfg.origin != nil {
+		fmt.Fprintf(&b, "  Media:      proxy to %s\n", s.cfg.origin.Redacted())
+	} else {
+		fmt.Fprintf(&b, "  Media:      built-in demo (videos: %s)\n", strings.Join(s.demo, ", "))
+	}
+	mode := "cookie"
+	if s.cfg.pageBound {
+		mode = "page-bound"
+	}
+	fmt.Fprintf(&b, "  Sessions:   %s, %s, %s store\n", mode, s.cfg.sessionTTL, s.cfg.store)
+	if s.cfg.apiKeyGenerated {
+		fmt.Fprintf(&b, "  API key:    %s\n", s.cfg.apiKey)
+	} else {
+		fmt.Fprintf(&b, "  API key:    (as given in -api-key or %s)\n", envName("api-key"))
+	}
+	key := "$API_KEY"
+	if s.cfg.apiKeyGenerated {
+		key = s.cfg.apiKey
+	}
+	example := "demo"
+	if len(s.demo) > 0 {
+		if !slices.Contains(s.demo, example) {
+			example = s.demo[0]
+		}
+		urls, err := s.mw.IssueURLs(ctx, s.cfg.publicURL, example)
+		if err != nil {
+			return fmt.Errorf("issuing the first player URL: %w", err)
+		}
+		fmt.Fprintf(&b, "  Player URL: %s\n", urls.Player)
+		b.WriteString("\nThe player URL plays in one browser only; ask the API for another:\n")
+	} else {
+		b.WriteString("\nAsk the API for a player URL of any video the origin serves at /vod/{id}/:\n")
+	}
+	fmt.Fprintf(&b, "  curl -H 'Authorization: Bearer %s' %s/videos/%s\n\n", key, s.cfg.publicURL, example)
+	_, err := io.WriteString(out, b.String())
+	return err
+}
+
+// serve answers requests on ln until ctx is cancelled, then shuts down
+// gracefully: the listener closes at once, in-flight requests have the
+// shutdown timeout to finish.
+func (s *server) serve(ctx context.Context, ln net.Listener, stopSignals func()) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(ln) }()
+	s.log.Info("listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	stopSignals()
+	s.log.Info("shutting down: finishing in-flight requests", "timeout", s.cfg.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.shutdownTimeout)
+	defer cancel()
+	if err := s.http.Shutdown(sctx); err != nil {
+		s.http.Close()
+		return fmt.Errorf("in-flight requests did not finish within %s", s.cfg.shutdownTimeout)
+	}
+	<-errc // http.ErrServerClosed
+	s.log.Info("stopped")
+	return nil
+}
+
+// close releases the store.
+func (s *server) close() {
+	if err := s.store.close(); err != nil {
+		s.log.Warn("closing the store", "cause", scrub(err.Error()))
+	}
+}
