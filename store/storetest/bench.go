@@ -4,6 +4,8 @@ import (
 	"context"
 	"math/rand/v2"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,4 +115,82 @@ func BenchmarkLookupParallel(b *testing.B, st store.Store, live []string) {
 			}
 		}
 	})
+}
+
+// BenchmarkRedeemClients measures redemptions of fresh tokens by exactly
+// clients concurrent callers, and reports them as redemptions/s. The tokens
+// are issued first, with the timer stopped, so only Redeem is timed. Read it
+// beside RunClients of a plain round trip of the same engine client.
+func BenchmarkRedeemClients(b *testing.B, st store.Store, clients int) {
+	b.StopTimer()
+	toks := make([]string, b.N)
+	expires := time.Now().Add(time.Hour)
+	var next atomic.Int64
+	runClients(clients, func() bool {
+		i := int(next.Add(1)) - 1
+		if i >= len(toks) {
+			return false
+		}
+		toks[i] = NewToken()
+		if err := st.Issue(context.Background(), toks[i], "bench", expires); err != nil {
+			b.Errorf("Issue: %v", err)
+			return false
+		}
+		return true
+	})
+	if b.Failed() {
+		return
+	}
+	next.Store(0)
+	now := time.Now()
+	RunClients(b, clients, "redemptions/s", func(ctx context.Context) error {
+		i := int(next.Add(1)) - 1
+		_, err := st.Redeem(ctx, benchRequest(toks[i], now))
+		return err
+	})
+}
+
+// RunClients times b.N calls of op made by exactly clients concurrent
+// goroutines, and reports their rate in unit (such as "round-trips/s"). The
+// first error stops the benchmark.
+func RunClients(b *testing.B, clients int, unit string, op func(ctx context.Context) error) {
+	if clients < 1 {
+		b.Fatalf("RunClients: %d clients", clients)
+	}
+	ctx := context.Background()
+	var next atomic.Int64
+	var failed atomic.Bool
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.StartTimer()
+	runClients(clients, func() bool {
+		if next.Add(1) > int64(b.N) || failed.Load() {
+			return false
+		}
+		if err := op(ctx); err != nil {
+			if failed.CompareAndSwap(false, true) {
+				b.Errorf("%s: %v", unit, err)
+			}
+			return false
+		}
+		return true
+	})
+	b.StopTimer()
+	if s := b.Elapsed().Seconds(); s > 0 {
+		b.ReportMetric(float64(b.N)/s, unit)
+	}
+}
+
+// runClients calls step from n goroutines until it returns false in each.
+func runClients(n int, step func() bool) {
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for step() {
+			}
+		}()
+	}
+	wg.Wait()
 }

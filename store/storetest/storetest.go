@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("CancelledContext", s.cancelledContext)
 	t.Run("RaceOneToken", s.raceOneToken)
 	t.Run("RaceManyTokens", s.raceManyTokens)
+	t.Run("RaceWithGrace", s.raceWithGrace)
 }
 
 // NewToken returns a fresh private token in canonical form.
@@ -347,5 +348,64 @@ func (s *suite) raceManyTokens(t *testing.T) {
 	workers.Wait()
 	if n := badTokens.Load(); n > 0 {
 		t.Fatalf("%d of %d tokens were not redeemed exactly once", n, tokens)
+	}
+}
+
+// raceWithGrace races one token from several clients, each sending several
+// requests at once, the grace window on: a player's parallel first requests
+// meeting another browser. Exactly one client must get in, with all its
+// requests (one redemption, the rest re-entries with the same times); every
+// other request gets ErrUsed.
+func (s *suite) raceWithGrace(t *testing.T) {
+	const clients, perClient = 8, 4
+	st := s.newStore(t)
+	for range 20 {
+		tok := s.issue(t, st, "video-a")
+		type result struct {
+			client int
+			red    store.Redemption
+			err    error
+		}
+		results := make(chan result, clients*perClient)
+		var start, done sync.WaitGroup
+		start.Add(1)
+		for c := range clients {
+			for range perClient {
+				done.Add(1)
+				go func() {
+					defer done.Done()
+					start.Wait()
+					red, err := st.Redeem(context.Background(), s.req(tok, "video-a", fmt.Sprint("client-", c), s.at(0)))
+					results <- result{c, red, err}
+				}()
+			}
+		}
+		start.Done()
+		done.Wait()
+		close(results)
+		winner, firsts, wins := -1, 0, 0
+		var times store.Redemption
+		for r := range results {
+			switch {
+			case r.err == nil:
+				if winner >= 0 && r.client != winner {
+					t.Fatalf("clients %d and %d both got in", winner, r.client)
+				}
+				if winner >= 0 && (!sameTime(r.red.RedeemedAt, times.RedeemedAt) || !sameTime(r.red.Expires, times.Expires)) {
+					t.Fatalf("the winner's requests got different times: %+v and %+v", r.red, times)
+				}
+				winner, times = r.client, r.red
+				wins++
+				if !r.red.Reentry {
+					firsts++
+				}
+			case !errors.Is(r.err, store.ErrUsed):
+				t.Fatalf("racing Redeem: %v", r.err)
+			}
+		}
+		if winner < 0 || firsts != 1 || wins != perClient {
+			t.Fatalf("%d clients racing one token with grace: winner %d got in %d times of %d, %d of them first redemptions; want one winner, in every time, once first",
+				clients, winner, wins, perClient, firsts)
+		}
 	}
 }

@@ -1,0 +1,29 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/privatevideo/privatevideo/store/storetest"
+)
+
+// BenchmarkRedeem measures redemptions per second at 1 and 32 concurrent
+// clients, beside a plain SET of a record-sized value through the same
+// client: the round trip that a redemption cannot beat.
+func BenchmarkRedeem(b *testing.B) {
+	c := testClient(b)
+	st := newStore(b, c)
+	value := "v\x00bench\x00s\x001\x00e\x001700000000000" // about a record's size
+	for _, clients := range []int{1, 32} {
+		b.Run(fmt.Sprintf("op=redeem/clients=%d", clients), func(b *testing.B) {
+			storetest.BenchmarkRedeemClients(b, st, clients)
+		})
+		b.Run(fmt.Sprintf("op=set/clients=%d", clients), func(b *testing.B) {
+			storetest.RunClients(b, clients, "round-trips/s", func(ctx context.Context) error {
+				return c.Set(ctx, st.Prefix()+storetest.NewToken(), value, time.Minute).Err()
+			})
+		})
+	}
+}

@@ -1,0 +1,247 @@
+package redisstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/privatevideo/privatevideo/internal/fleettest"
+	"github.com/privatevideo/privatevideo/store"
+	"github.com/privatevideo/privatevideo/store/redisstore"
+	"github.com/privatevideo/privatevideo/store/storetest"
+	"github.com/redis/go-redis/v9"
+)
+
+// testClient connects to the Redis at REDIS_URL, or skips the test when the
+// variable is unset. Once it is set, an unreachable server fails the test.
+func testClient(tb testing.TB) *redis.Client {
+	tb.Helper()
+	raw := os.Getenv("REDIS_URL")
+	if raw == "" {
+		tb.Skip("REDIS_URL is not set: set it (e.g. redis://127.0.0.1:6379/0) to test the Redis store")
+	}
+	o, err := redis.ParseURL(raw)
+	if err != nil {
+		tb.Fatalf("REDIS_URL: %v", err)
+	}
+	o.ContextTimeoutEnabled = true
+	o.PoolSize = 64 // the fleet test races 256 requests at once
+	c := redis.NewClient(o)
+	tb.Cleanup(func() { c.Close() })
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		tb.Fatalf("REDIS_URL is set but Redis does not answer: %v", err)
+	}
+	return c
+}
+
+// newStore returns a store under a random prefix of its own, whose keys are
+// deleted when the test ends.
+func newStore(tb testing.TB, c redis.UniversalClient) *redisstore.Store {
+	tb.Helper()
+	b := make([]byte, 8)
+	rand.Read(b)
+	prefix := "pvtest:" + hex.EncodeToString(b) + ":"
+	st, err := redisstore.New(c, redisstore.WithPrefix(prefix))
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	tb.Cleanup(func() { deletePrefix(tb, c, prefix) })
+	return st
+}
+
+func deletePrefix(tb testing.TB, c redis.UniversalClient, prefix string) {
+	ctx := context.Background()
+	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var batch []string
+	flush := func() {
+		if len(batch) > 0 {
+			if err := c.Unlink(ctx, batch...).Err(); err != nil {
+				tb.Errorf("cleaning up %s*: %v", prefix, err)
+			}
+			batch = batch[:0]
+		}
+	}
+	for iter.Next(ctx) {
+		if batch = append(batch, iter.Val()); len(batch) == 1000 {
+			flush()
+		}
+	}
+	flush()
+	if err := iter.Err(); err != nil {
+		tb.Errorf("cleaning up %s*: %v", prefix, err)
+	}
+}
+
+func TestConformance(t *testing.T) {
+	st := newStore(t, testClient(t))
+	storetest.Run(t, func(*testing.T) store.Store { return st })
+}
+
+func TestFleet(t *testing.T) {
+	fleettest.Run(t, newStore(t, testClient(t)))
+}
+
+func TestNewValidates(t *testing.T) {
+	good := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
+	defer good.Close()
+	blind := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer blind.Close()
+	for _, c := range []struct {
+		name    string
+		client  redis.UniversalClient
+		opts    []redisstore.Option
+		wantErr string
+	}{
+		{"nil client", nil, nil, "nil client"},
+		{"empty prefix", good, []redisstore.Option{redisstore.WithPrefix("")}, "empty key prefix"},
+		{"long prefix", good, []redisstore.Option{redisstore.WithPrefix(strings.Repeat("p", 129))}, "longer than"},
+		{"deadlines ignored", blind, nil, "ContextTimeoutEnabled"},
+		{"deadlines ignored, accepted", blind, []redisstore.Option{redisstore.WithoutContextDeadlines()}, ""},
+		{"defaults", good, nil, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st, err := redisstore.New(c.client, c.opts...)
+			switch {
+			case c.wantErr == "" && err != nil:
+				t.Fatalf("New: %v", err)
+			case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+				t.Fatalf("New: %v, want an error about %q", err, c.wantErr)
+			case err == nil && st == nil:
+				t.Fatal("New returned neither a store nor an error")
+			}
+		})
+	}
+	if st, _ := redisstore.New(good); st.Prefix() != redisstore.DefaultPrefix {
+		t.Fatalf("default prefix %q, want %q", st.Prefix(), redisstore.DefaultPrefix)
+	}
+}
+
+func TestOpenKeepsPasswordsOutOfErrors(t *testing.T) {
+	for _, raw := range []string{"redis://user:hunter2-secret@127.0.0.1:port/0", "redis://:hunter2-secret@127.0.0.1:6379/notanumber", "http://:hunter2-secret@x"} {
+		_, err := redisstore.Open(raw)
+		if err == nil {
+			t.Fatalf("Open accepted a bad URL")
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Fatalf("Open error %q shows the password", err)
+		}
+	}
+	st, err := redisstore.Open("redis://127.0.0.1:1/0")
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+// The record is one hash holding what the issue asked for, and the server
+// deletes it no earlier than the expiry it was given.
+func TestRecordLayoutAndTTL(t *testing.T) {
+	c := testClient(t)
+	st := newStore(t, c)
+	ctx := context.Background()
+	tok := storetest.NewToken()
+	key := st.Prefix() + tok
+	// Sub-millisecond parts must not shorten a record's life.
+	expires := time.Now().Add(time.Hour).Truncate(time.Millisecond).Add(700 * time.Microsecond)
+	if err := st.Issue(ctx, tok, "video-a", expires); err != nil {
+		t.Fatalf("Issue: %v", err)
+	}
+	fields, err := c.HGetAll(ctx, key).Result()
+	if err != nil {
+		t.Fatalf("HGETALL: %v", err)
+	}
+	if fields["v"] != "video-a" || fields["s"] != "1" || fields["e"] != strconv.FormatInt(expires.UnixMilli(), 10) || len(fields) != 3 {
+		t.Fatalf("issued record %v", fields)
+	}
+	wantDeath(t, c, key, expires)
+
+	now := time.Now().Truncate(time.Millisecond)
+	red, err := st.Redeem(ctx, store.RedeemRequest{Token: tok, VideoID: "video-a", Client: "client-1", Now: now, SessionTTL: 2 * time.Hour})
+	if err != nil {
+		t.Fatalf("Redeem: %v", err)
+	}
+	if !red.Expires.Equal(now.Add(2 * time.Hour)) {
+		t.Fatalf("Redeem expires %v, want %v", red.Expires, now.Add(2*time.Hour))
+	}
+	fields, _ = c.HGetAll(ctx, key).Result()
+	if fields["s"] != "2" || fields["c"] != "client-1" || fields["r"] != strconv.FormatInt(now.UnixMilli(), 10) {
+		t.Fatalf("redeemed record %v", fields)
+	}
+	wantDeath(t, c, key, now.Add(2*time.Hour))
+
+	// Revoking keeps the record's life.
+	if err := st.Revoke(ctx, tok, now); err != nil {
+		t.Fatalf("Revoke: %v", err)
+	}
+	wantDeath(t, c, key, now.Add(2*time.Hour))
+}
+
+// wantDeath checks that the server will delete key just after expires: not
+// before it, and not a second later.
+func wantDeath(t *testing.T, c *redis.Client, key string, expires time.Time) {
+	t.Helper()
+	at, err := c.PExpireTime(context.Background(), key).Result()
+	if err != nil {
+		t.Fatalf("PEXPIRETIME: %v", err)
+	}
+	death := time.UnixMilli(at.Milliseconds())
+	if death.Before(expires) || death.Sub(expires) > time.Second {
+		t.Fatalf("the server deletes the record at %v, want just after %v", death, expires)
+	}
+}
+
+// A token reaches the store in any letter case and is one record; a
+// malformed one is unknown, not a failure.
+func TestTokenSpelling(t *testing.T) {
+	st := newStore(t, testClient(t))
+	ctx := context.Background()
+	tok := storetest.NewToken()
+	if err := st.Issue(ctx, strings.ToUpper(tok), "video-a", time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("Issue: %v", err)
+	}
+	if rec, err := st.Lookup(ctx, tok, time.Now()); err != nil || rec.State != store.Issued {
+		t.Fatalf("Lookup in lower case: %+v, %v", rec, err)
+	}
+	for _, bad := range []string{"", "not-a-token", strings.Repeat("a", 36), tok + "x"} {
+		_, err := st.Redeem(ctx, store.RedeemRequest{Token: bad, VideoID: "video-a", Now: time.Now(), SessionTTL: time.Hour})
+		if !errors.Is(err, store.ErrUnknown) {
+			t.Fatalf("Redeem(%q): %v, want ErrUnknown", bad, err)
+		}
+		if _, err := st.Lookup(ctx, bad, time.Now()); !errors.Is(err, store.ErrUnknown) {
+			t.Fatalf("Lookup(%q): %v, want ErrUnknown", bad, err)
+		}
+		if err := st.Revoke(ctx, bad, time.Now()); !errors.Is(err, store.ErrUnknown) {
+			t.Fatalf("Revoke(%q): %v, want ErrUnknown", bad, err)
+		}
+		if err := st.Issue(ctx, bad, "video-a", time.Now()); !errors.Is(err, store.ErrUnknown) {
+			t.Fatalf("Issue(%q): %v, want ErrUnknown", bad, err)
+		}
+	}
+}
+
+// Something else under a record's key is a system failure, never a denial
+// nor a success.
+func TestForeignKeyIsAFailure(t *testing.T) {
+	c := testClient(t)
+	st := newStore(t, c)
+	ctx := context.Background()
+	tok := storetest.NewToken()
+	if err := c.Set(ctx, st.Prefix()+tok, "not a record", time.Minute).Err(); err != nil {
+		t.Fatalf("SET: %v", err)
+	}
+	_, err := st.Redeem(ctx, store.RedeemRequest{Token: tok, VideoID: "video-a", Now: time.Now(), SessionTTL: time.Hour})
+	if err == nil || store.IsDenial(err) {
+		t.Fatalf("Redeem of a foreign key: %v, want a system failure", err)
+	}
+	if _, err := st.Lookup(ctx, tok, time.Now()); err == nil || store.IsDenial(err) {
+		t.Fatalf("Lookup of a foreign key: %v, want a system failure", err)
+	}
+}
