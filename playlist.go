@@ -16,9 +16,24 @@ import (
 type playlistRewriter struct {
 	param string // the session parameter, "avh"
 	value string // the session token: base64url, needs no escaping
-	// sameHost reports whether an absolute URI's host (with port, as
-	// written) serves this session.
-	sameHost func(host string) bool
+	// host is the request's Host; absolute URIs on it or on one of hosts
+	// (WithPlaylistHosts) are this session's.
+	host  string
+	hosts []string
+}
+
+// sameHost reports whether an absolute URI's host (with port, as written)
+// serves this session.
+func (p *playlistRewriter) sameHost(h string) bool {
+	if strings.EqualFold(h, p.host) {
+		return true
+	}
+	for _, allowed := range p.hosts {
+		if strings.EqualFold(h, allowed) {
+			return true
+		}
+	}
+	return false
 }
 
 // uriTags are the tags whose URI attribute names a resource of the stream.

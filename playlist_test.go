@@ -15,9 +15,8 @@ func testRewriter() *playlistRewriter {
 	return &playlistRewriter{
 		param: "avh",
 		value: "S3SS10N-t0k3n_",
-		sameHost: func(h string) bool {
-			return strings.EqualFold(h, "media.example.com") || strings.EqualFold(h, "cdn.example.com:8443")
-		},
+		host:  "media.example.com",
+		hosts: []string{"cdn.example.com:8443"},
 	}
 }
 
