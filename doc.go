@@ -79,6 +79,15 @@
 // /vod/{id}/token/{T}; see the With…Cookie… options. Checking a session
 // needs no store: valid sessions keep playing while the store is down.
 //
+// # Players
+//
+// HLS playlists served within a session are rewritten so that every URI in
+// them carries the session token (the avh parameter): any HLS client, with or
+// without cookies, plays the whole stream after one redemption. Player serves
+// a built-in player page. WithPageBound binds a session to one page rather
+// than one browser: no cookie, the page keeps the session token in
+// sessionStorage. WithCORS answers players on other origins.
+//
 // # Stores
 //
 // Tokens live in a store.Store: by default a bounded in-memory store, right
