@@ -54,8 +54,8 @@ func reasonsJSON() string {
 // playerData fills player.html.
 type playerData struct {
 	Title, Video, HLS, MP4, Poster, Session, Mode, Param, Reasons string
-	Script                                                       template.JS
-	Style                                                        template.CSS
+	Script                                                        template.JS
+	Style                                                         template.CSS
 }
 
 // Player returns a handler that answers each video's player page (the request
