@@ -37,16 +37,16 @@ func (p *playlistRewriter) sameHost(h string) bool {
 }
 
 // uriTags are the tags whose URI attribute names a resource of the stream.
-var uriTags = []string{
-	"#EXT-X-KEY:",
-	"#EXT-X-MAP:",
-	"#EXT-X-MEDIA:",
-	"#EXT-X-I-FRAME-STREAM-INF:",
-	"#EXT-X-SESSION-KEY:",
-	"#EXT-X-SESSION-DATA:",
-	"#EXT-X-PART:",
-	"#EXT-X-PRELOAD-HINT:",
-	"#EXT-X-RENDITION-REPORT:",
+var uriTags = [][]byte{
+	[]byte("#EXT-X-KEY:"),
+	[]byte("#EXT-X-MAP:"),
+	[]byte("#EXT-X-MEDIA:"),
+	[]byte("#EXT-X-I-FRAME-STREAM-INF:"),
+	[]byte("#EXT-X-SESSION-KEY:"),
+	[]byte("#EXT-X-SESSION-DATA:"),
+	[]byte("#EXT-X-PART:"),
+	[]byte("#EXT-X-PRELOAD-HINT:"),
+	[]byte("#EXT-X-RENDITION-REPORT:"),
 }
 
 // isPlaylistBody reports whether b starts like an HLS playlist.
@@ -58,7 +58,9 @@ func isPlaylistBody(b []byte) bool {
 // rewrite returns src with the session token on every URI. src must be a
 // playlist (isPlaylistBody); the output is one.
 func (p *playlistRewriter) rewrite(src []byte) []byte {
-	out := make([]byte, 0, len(src)+len(src)/8)
+	// At most one URI per line grows, by the parameter: one allocation.
+	grow := (bytes.Count(src, []byte{'\n'}) + 1) * (len(p.param) + len(p.value) + 2)
+	out := make([]byte, 0, len(src)+grow)
 	for len(src) > 0 {
 		line := src
 		end := bytes.IndexByte(src, '\n')
@@ -74,28 +76,38 @@ func (p *playlistRewriter) rewrite(src []byte) []byte {
 
 // line appends one line (with its own line ending, if any) to out.
 func (p *playlistRewriter) line(out, line []byte) []byte {
-	body := bytes.TrimRight(line, "\r\n")
-	eol := line[len(body):]
+	end := len(line)
+	for end > 0 && (line[end-1] == '\n' || line[end-1] == '\r') {
+		end--
+	}
+	body, eol := line[:end], line[end:]
+	// Surrounding blanks are not part of a URI; keep them as they are.
+	start, stop := 0, len(body)
+	for start < stop && isBlank(body[start]) {
+		start++
+	}
+	for stop > start && isBlank(body[stop-1]) {
+		stop--
+	}
 	switch {
-	case len(bytes.TrimSpace(body)) == 0:
-		return append(out, line...)
+	case start == stop || body[start] == '#' && start > 0:
+		return append(out, line...) // blank, or a stray comment
 	case body[0] == '#':
 		for _, tag := range uriTags {
-			if bytes.HasPrefix(body, []byte(tag)) {
+			if bytes.HasPrefix(body, tag) {
 				out = p.tag(out, body, len(tag))
 				return append(out, eol...)
 			}
 		}
 		return append(out, line...)
 	}
-	// A URI line. Surrounding blanks are not part of the URI; keep them.
-	start := len(body) - len(bytes.TrimLeft(body, " \t"))
-	stop := len(bytes.TrimRight(body, " \t"))
 	out = append(out, body[:start]...)
-	out = p.uri(out, string(body[start:stop]))
+	out = p.uri(out, body[start:stop])
 	out = append(out, body[stop:]...)
 	return append(out, eol...)
 }
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r' }
 
 // tag rewrites the URI="…" attribute of a tag whose attribute list starts at
 // body[from:]. Attribute lists are comma-separated NAME=VALUE pairs where a
@@ -118,7 +130,7 @@ func (p *playlistRewriter) tag(out, body []byte, from int) []byte {
 			next = v + 1 + q + 1
 			if string(bytes.TrimSpace(name)) == "URI" {
 				out = append(out, body[:v+1]...)
-				out = p.uri(out, string(body[v+1:next-1]))
+				out = p.uri(out, body[v+1:next-1])
 				return append(out, body[next-1:]...)
 			}
 		} else {
@@ -140,25 +152,25 @@ func (p *playlistRewriter) tag(out, body []byte, from int) []byte {
 // session: a relative reference, or an absolute http(s) one on an allowed
 // host. Other URIs (skd://, data:, other hosts) are appended unchanged. An
 // existing session parameter is replaced, so rewriting is idempotent.
-func (p *playlistRewriter) uri(out []byte, u string) []byte {
-	if u == "" || !p.ours(u) {
+func (p *playlistRewriter) uri(out []byte, u []byte) []byte {
+	if len(u) == 0 || !p.ours(u) {
 		return append(out, u...)
 	}
-	ref, frag := u, ""
-	if i := strings.IndexByte(u, '#'); i >= 0 {
+	ref, frag := u, []byte(nil)
+	if i := bytes.IndexByte(u, '#'); i >= 0 {
 		ref, frag = u[:i], u[i:]
 	}
-	base, query, hasQuery := strings.Cut(ref, "?")
+	base, query, hasQuery := bytes.Cut(ref, []byte{'?'})
 	out = append(out, base...)
 	sep := byte('?')
-	if hasQuery {
-		for pair := range strings.SplitSeq(query, "&") {
-			if key, _, _ := strings.Cut(pair, "="); key == p.param || pair == "" {
-				continue
-			}
-			out = append(append(out, sep), pair...)
-			sep = '&'
+	for hasQuery {
+		var pair []byte
+		pair, query, hasQuery = bytes.Cut(query, []byte{'&'})
+		if key, _, _ := bytes.Cut(pair, []byte{'='}); len(pair) == 0 || string(key) == p.param {
+			continue
 		}
+		out = append(append(out, sep), pair...)
+		sep = '&'
 	}
 	out = append(append(out, sep), p.param...)
 	out = append(append(out, '='), p.value...)
@@ -167,30 +179,30 @@ func (p *playlistRewriter) uri(out []byte, u string) []byte {
 
 // ours reports whether u, a URI from a playlist, is served under this
 // session: relative references are; absolute ones only on allowed hosts.
-func (p *playlistRewriter) ours(u string) bool {
-	if strings.HasPrefix(u, "//") {
+func (p *playlistRewriter) ours(u []byte) bool {
+	if bytes.HasPrefix(u, []byte("//")) {
 		return p.sameHost(hostOf(u[2:]))
 	}
-	colon := strings.IndexByte(u, ':')
-	if colon < 0 || strings.ContainsAny(u[:colon], "/?#") {
+	colon := bytes.IndexByte(u, ':')
+	if colon < 0 || bytes.ContainsAny(u[:colon], "/?#") {
 		return true // no scheme: a relative reference
 	}
-	scheme := strings.ToLower(u[:colon])
-	if scheme != "http" && scheme != "https" {
+	scheme := string(u[:colon])
+	if !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") {
 		return false
 	}
-	rest, ok := strings.CutPrefix(u[colon+1:], "//")
+	rest, ok := bytes.CutPrefix(u[colon+1:], []byte("//"))
 	return ok && p.sameHost(hostOf(rest))
 }
 
 // hostOf returns the authority at the start of s (after "//"), without any
 // userinfo.
-func hostOf(s string) string {
-	if i := strings.IndexAny(s, "/?#"); i >= 0 {
+func hostOf(s []byte) string {
+	if i := bytes.IndexAny(s, "/?#"); i >= 0 {
 		s = s[:i]
 	}
-	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+	if i := bytes.LastIndexByte(s, '@'); i >= 0 {
 		s = s[i+1:]
 	}
-	return s
+	return string(s)
 }

@@ -73,7 +73,7 @@ func TestPlaylistURIs(t *testing.T) {
 		{"a:b/c", "a:b/c"}, // a scheme it does not know
 		{"dir/a:b", "dir/a:b?avh=S3SS10N-t0k3n_"},
 	} {
-		if got := string(p.uri(nil, c.in)); got != c.want {
+		if got := string(p.uri(nil, []byte(c.in))); got != c.want {
 			t.Errorf("uri(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
@@ -104,9 +104,10 @@ func FuzzPlaylistRewrite(f *testing.F) {
 			t.Fatalf("%d lines became %d", len(inLines), len(outLines))
 		}
 		for i, in := range inLines {
-			known := len(bytes.TrimSpace(in)) > 0 && in[0] != '#'
+			uri := bytes.Trim(in, " \t\v\f\r\n")
+			known := len(uri) > 0 && uri[0] != '#'
 			for _, tag := range uriTags {
-				known = known || bytes.HasPrefix(in, []byte(tag))
+				known = known || bytes.HasPrefix(in, tag)
 			}
 			if !known && !bytes.Equal(in, outLines[i]) {
 				t.Fatalf("line %d changed: %q became %q", i, in, outLines[i])
