@@ -35,6 +35,9 @@
 
   async function openSession() {
     if (!d.session) return ""; // a public video needs none
+    // A page opened with a session token in its URL already has a session.
+    const given = new URLSearchParams(location.search).get(d.param);
+    if (given) return given;
     if (d.mode === "page") {
       const kept = JSON.parse(sessionStorage.getItem(storeKey) || "null");
       if (kept && Date.parse(kept.expires_at) > Date.now()) return kept.session_token;
