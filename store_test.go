@@ -79,4 +79,3 @@ func TestRevocationCheckDuringOutage(t *testing.T) {
 		}
 	}
 }
-
