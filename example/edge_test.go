@@ -98,7 +98,14 @@ func startEdge(t *testing.T, env []string, args ...string) *edge {
 	e.banner = banner
 	e.base = bannerField(banner, "Address:")
 	e.apiKey = bannerField(banner, "API key:")
-	e.player = bannerField(banner, "Player URL:")
+	for i, a := range args {
+		if a == "-api-key" && i+1 < len(args) {
+			e.apiKey = args[i+1] // the banner does not repeat a given key
+		}
+	}
+	if p := bannerField(banner, "Player URL:"); strings.HasPrefix(p, "http") {
+		e.player = p
+	}
 	if e.base == "" {
 		t.Fatalf("no address in the banner:\n%s", banner)
 	}
@@ -290,12 +297,12 @@ func do(t *testing.T, c *http.Client, req *http.Request) (*http.Response, []byte
 	t.Helper()
 	resp, err := c.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, redactURL(req.URL.String()), err)
+		t.Fatalf("%s %s: %s", req.Method, redactURL(req.URL.String()), scrub(err.Error()))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: reading the body: %v", req.Method, redactURL(req.URL.String()), err)
+		t.Fatalf("%s %s: reading the body: %s", req.Method, redactURL(req.URL.String()), scrub(err.Error()))
 	}
 	return resp, b
 }

@@ -45,7 +45,9 @@
 //	-block-key HEX           session encryption key, exactly 32 bytes in hex;
 //	                         random when neither key is set, none (sessions
 //	                         signed, not encrypted) when only -hash-key is
-//	-store SPEC              memory (default), redis://… or postgres://…
+//	-store SPEC              memory (default), redis://… or postgres://…;
+//	                         PostgreSQL's table is created at start and its
+//	                         expired rows swept every 10 minutes
 //	-origin URL              proxy mode: protect this http or https origin
 //	-origin-timeout D        bound on connecting to the origin and on waiting
 //	                         for its response headers (default 15s)
@@ -60,7 +62,13 @@
 //	                         after SIGINT or SIGTERM (default 10s)
 //	-log-format text|json    the format of the log on stderr (default text)
 //
-// A bad value stops the server with a message and exit status 2.
+// A bad value stops the server with a message and exit status 2. A shared
+// store that does not answer does not stop it: /healthz answers 503, and so
+// do new links, until the store answers.
+//
+// Replicas behind one load balancer share a store and the same -hash-key
+// (and -block-key): a link redeemed on one is refused on the others, and a
+// session opened on one plays on all.
 //
 // # HTTP
 //

@@ -52,8 +52,11 @@ func newTestOrigin(t *testing.T) *testOrigin {
 			w.Write([]byte("12345"))
 			http.NewResponseController(w).Flush()
 			o.started <- struct{}{}
-			<-o.release
-			w.Write([]byte("67890"))
+			select {
+			case <-o.release:
+				w.Write([]byte("67890"))
+			case <-o.stopping: // the test failed: let cleanup close the origin
+			}
 		default:
 			files.ServeHTTP(w, r)
 		}

@@ -56,7 +56,7 @@ func newServer(ctx context.Context, cfg config, log *slog.Logger) (*server, erro
 		s.media = mediaHandler(fsys)
 	}
 	var err error
-	if s.store, err = openStore(ctx, cfg.store); err != nil {
+	if s.store, err = openStore(ctx, cfg.store, log); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -183,10 +183,15 @@ func (s *server) banner(ctx context.Context, ln net.Listener, out io.Writer) err
 		}
 		urls, err := s.mw.IssueURLs(ctx, s.cfg.publicURL, example)
 		if err != nil {
-			return fmt.Errorf("issuing the first player URL: %w", err)
+			// The store does not answer yet: the server still starts, and
+			// the API hands out links once it does.
+			s.log.Warn("no player URL at start: the store does not answer", "cause", scrub(err.Error()))
+			b.WriteString("  Player URL: none yet, the store does not answer\n")
+			b.WriteString("\nAsk the API for a player URL once the store answers:\n")
+		} else {
+			fmt.Fprintf(&b, "  Player URL: %s\n", urls.Player)
+			b.WriteString("\nThe player URL plays in one browser only; ask the API for another:\n")
 		}
-		fmt.Fprintf(&b, "  Player URL: %s\n", urls.Player)
-		b.WriteString("\nThe player URL plays in one browser only; ask the API for another:\n")
 	} else {
 		b.WriteString("\nAsk the API for a player URL of any video the origin serves at /vod/{id}/:\n")
 	}

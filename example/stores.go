@@ -3,8 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/privatevideo/privatevideo/store"
+	"github.com/privatevideo/privatevideo/store/pgstore"
+	"github.com/privatevideo/privatevideo/store/redisstore"
+	"github.com/redis/go-redis/v9"
 )
 
 // openedStore is the token store of a run and how to release it.
@@ -13,15 +19,92 @@ type openedStore struct {
 	close func() error
 }
 
+// Background work of the PostgreSQL store.
+const (
+	migrateRetry  = 2 * time.Second  // how often a failed migration is tried again
+	sweepInterval = 10 * time.Minute // how often expired rows are deleted
+)
+
 // openStore opens the store of spec. A URL its driver refuses is a
 // usageError. A shared store that does not answer yet is not an error: the
-// server starts, /healthz says 503, and service begins when the store does.
-func openStore(_ context.Context, spec storeSpec) (openedStore, error) {
+// server starts, says so in the log, /healthz answers 503 and links are
+// refused with 503 store-unavailable until the store answers.
+func openStore(ctx context.Context, spec storeSpec, log *slog.Logger) (openedStore, error) {
 	switch spec.kind {
 	case "memory":
 		return openedStore{Store: store.NewMemory(store.DefaultMemoryCapacity), close: func() error { return nil }}, nil
-	case "redis", "postgres":
-		return openedStore{}, &usageError{fmt.Errorf("-store: the %s store is not available yet in this version of the edge server; use -store memory", spec.kind)}
+	case "redis":
+		return openRedis(ctx, spec, log)
+	case "postgres":
+		return openPostgres(ctx, spec, log)
 	}
 	return openedStore{}, &usageError{fmt.Errorf("-store: unknown store %q", spec.kind)}
+}
+
+func openRedis(ctx context.Context, spec storeSpec, log *slog.Logger) (openedStore, error) {
+	// go-redis logs its connection troubles on its own; into ours, then.
+	redis.SetLogger(redisLog{log})
+	st, err := redisstore.Open(spec.url)
+	if err != nil {
+		return openedStore{}, &usageError{fmt.Errorf("-store: %w", err)}
+	}
+	pctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	if err := st.Ping(pctx); err != nil {
+		log.Warn("the Redis store does not answer yet; links wait for it", "store", spec.String(), "cause", scrub(err.Error()))
+	}
+	return openedStore{Store: st, close: st.Close}, nil
+}
+
+// redisLog carries go-redis's log lines into the server's log.
+type redisLog struct{ log *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.log.LogAttrs(ctx, slog.LevelWarn, "redis", slog.String("detail", scrub(fmt.Sprintf(format, v...))))
+}
+
+// openPostgres opens the PostgreSQL store, creates its table (now, or in the
+// background as soon as the database answers) and sweeps expired rows
+// until the store is closed.
+func openPostgres(ctx context.Context, spec storeSpec, log *slog.Logger) (openedStore, error) {
+	st, err := pgstore.Open(ctx, spec.url)
+	if err != nil {
+		return openedStore{}, &usageError{fmt.Errorf("-store: %w", err)}
+	}
+	bg, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	migrate := func() error {
+		mctx, cancel := context.WithTimeout(bg, 10*time.Second)
+		defer cancel()
+		return st.Migrate(mctx)
+	}
+	if err := migrate(); err != nil {
+		log.Warn("the PostgreSQL store is not ready yet; links wait for it", "store", spec.String(), "cause", scrub(err.Error()))
+		wg.Go(func() {
+			tick := time.NewTicker(migrateRetry)
+			defer tick.Stop()
+			for {
+				select {
+				case <-bg.Done():
+					return
+				case <-tick.C:
+				}
+				if migrate() == nil {
+					log.Info("the PostgreSQL store is ready", "store", spec.String())
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		st.SweepEvery(bg, sweepInterval, func(err error) {
+			log.Warn("sweeping expired tokens", "cause", scrub(err.Error()))
+		})
+	})
+	return openedStore{Store: st, close: func() error {
+		stop()
+		wg.Wait()
+		st.Close()
+		return nil
+	}}, nil
 }
