@@ -166,7 +166,8 @@ func (s *server) banner(ctx context.Context, ln net.Listener, out io.Writer) err
 	if s.cfg.pageBound {
 		mode = "page-bound"
 	}
-	fmt.Fprintf(&b, "  Sessions:   %s, %s, %s store\n", mode, s.cfg.sessionTTL, s.cfg.store)
+	fmt.Fprintf(&b, "  Sessions:   %s, %s\n", mode, s.cfg.sessionTTL)
+	fmt.Fprintf(&b, "  Store:      %s\n", s.cfg.store)
 	if s.cfg.apiKeyGenerated {
 		fmt.Fprintf(&b, "  API key:    %s\n", s.cfg.apiKey)
 	} else {

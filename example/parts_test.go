@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+
+	"github.com/privatevideo/privatevideo"
+)
+
+func TestCatalogueOpenCreatesOnMentionOnly(t *testing.T) {
+	c := newOpenCatalogue()
+	if c.isPublic(context.Background(), "intro") {
+		t.Fatal("an unknown video is public")
+	}
+	if len(c.list()) != 0 {
+		t.Fatal("the visibility hook created an entry: viewers could grow the catalogue")
+	}
+	if _, ok := c.mention("bad/id"); ok {
+		t.Fatal("a malformed ID was created")
+	}
+	v, ok := c.mention("intro")
+	if !ok || v.ID != "intro" || v.Title != "intro" || v.Public {
+		t.Fatalf("mention = %+v, %v", v, ok)
+	}
+	if v, ok := c.setPublic("intro", true); !ok || !v.Public || !c.isPublic(context.Background(), "intro") {
+		t.Fatalf("setPublic = %+v, %v", v, ok)
+	}
+	if v, ok := c.setPublic("outro", true); !ok || !v.Public {
+		t.Fatalf("setPublic on a new ID = %+v, %v", v, ok)
+	}
+	if l := c.list(); len(l) != 2 || l[0].ID != "intro" || l[1].ID != "outro" {
+		t.Fatalf("list = %+v", l)
+	}
+}
+
+func TestCatalogueClosed(t *testing.T) {
+	c := newClosedCatalogue(video{ID: "demo", Title: "Demo"})
+	if _, ok := c.mention("other"); ok {
+		t.Fatal("a closed catalogue created a video")
+	}
+	if _, ok := c.setPublic("other", true); ok {
+		t.Fatal("a closed catalogue changed an unknown video")
+	}
+	if v, ok := c.mention("demo"); !ok || v.Title != "Demo" {
+		t.Fatalf("mention(demo) = %+v, %v", v, ok)
+	}
+}
+
+// The catalogue is read by every media request while the API writes it.
+func TestCatalogueConcurrent(t *testing.T) {
+	c := newOpenCatalogue()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for j := range 200 {
+				id := fmt.Sprintf("v%d", j%10)
+				c.mention(id)
+				c.setPublic(id, (i+j)%2 == 0)
+				c.isPublic(context.Background(), id)
+				c.list()
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(c.list()); n != 10 {
+		t.Fatalf("%d videos, want 10", n)
+	}
+}
+
+func TestMediaHandler(t *testing.T) {
+	fsys := fstest.MapFS{
+		"a/hls/manifest.m3u8": {Data: []byte("#EXTM3U\n")},
+		"a/hls/360p/seg0.m4s": {Data: []byte("segment")},
+		"a/mp4/source.mp4":    {Data: []byte("mp4")},
+		"a/notes.weird":       {Data: []byte("plain words")},
+	}
+	h := mediaHandler(fsys)
+	for _, c := range []struct {
+		path   string
+		status int
+		ctype  string
+	}{
+		{"/vod/a/hls/manifest.m3u8", 200, "application/vnd.apple.mpegurl"},
+		{"/vod/a/hls/360p/seg0.m4s", 200, "video/iso.segment"},
+		{"/vod/a/mp4/source.mp4", 200, "video/mp4"},
+		{"/vod/a/notes.weird", 200, "text/plain; charset=utf-8"}, // sniffed
+		{"/vod/a/hls/", 404, "text/plain; charset=utf-8"},        // no listing
+		{"/vod/a/hls", 404, "text/plain; charset=utf-8"},
+		{"/vod/a/missing.m3u8", 404, "text/plain; charset=utf-8"},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", c.path, nil))
+		if rec.Code != c.status || rec.Header().Get("Content-Type") != c.ctype {
+			t.Errorf("%s: %d %q, want %d %q", c.path, rec.Code, rec.Header().Get("Content-Type"), c.status, c.ctype)
+		}
+	}
+}
+
+func TestEmbeddedDemoMedia(t *testing.T) {
+	ids, err := demoVideos(mediaFS())
+	if err != nil || len(ids) == 0 {
+		t.Fatalf("demo videos %v, %v", ids, err)
+	}
+	l := privatevideo.DefaultLayout
+	for _, id := range ids {
+		if demoTitles[id] == "" {
+			t.Errorf("demo video %q has no title", id)
+		}
+		for _, asset := range []string{l.HLS, l.MP4, l.Thumbnail} {
+			rec := httptest.NewRecorder()
+			mediaHandler(mediaFS()).ServeHTTP(rec, httptest.NewRequest("GET", "/vod/"+id+"/"+asset, nil))
+			if rec.Code != 200 || rec.Body.Len() == 0 {
+				t.Errorf("%s/%s: %d, %d bytes", id, asset, rec.Code, rec.Body.Len())
+			}
+		}
+	}
+}
+
+func TestDropCookie(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"pv_session=abc", ""},
+		{"a=1; pv_session=abc; b=2", "a=1; b=2"},
+		{"pv_session_x=1;pv_session=2", "pv_session_x=1"},
+		{"a=1", "a=1"},
+	} {
+		h := http.Header{"Cookie": {c.in}}
+		dropCookie(h, "pv_session")
+		if got := h.Get("Cookie"); got != c.want {
+			t.Errorf("dropCookie(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestScrub(t *testing.T) {
+	tok := privatevideo.NewToken()
+	got := scrub(`redis: EVALSHA on privatevideo:` + strings.ToUpper(tok) + ` failed`)
+	if strings.Contains(strings.ToLower(got), tok) || !strings.Contains(got, "…") {
+		t.Errorf("scrub left the token: %q", got)
+	}
+}
+
+func TestBearer(t *testing.T) {
+	for _, c := range []struct {
+		header, want string
+		ok           bool
+	}{
+		{"Bearer k3y", "k3y", true},
+		{"bearer k3y", "k3y", true},
+		{"BEARER  k3y ", "k3y", true},
+		{"Basic k3y", "", false},
+		{"Bearer", "", false},
+		{"Bearer ", "", false},
+		{"", "", false},
+	} {
+		got, ok := bearer(c.header)
+		if got != c.want || ok != c.ok {
+			t.Errorf("bearer(%q) = %q, %v", c.header, got, ok)
+		}
+	}
+}
+
+func TestDefaultPublicURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:8080": "http://127.0.0.1:8080",
+		"0.0.0.0:8080":   "http://localhost:8080",
+		"[::]:9000":      "http://localhost:9000",
+		"[::1]:9000":     "http://[::1]:9000",
+	} {
+		tcp, err := net.ResolveTCPAddr("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := defaultPublicURL(tcp); got != want {
+			t.Errorf("defaultPublicURL(%s) = %q, want %q", addr, got, want)
+		}
+	}
+}
+
+// Decisions are logged with the token as the middleware redacted it, and
+// a store failure's cause scrubbed.
+func TestDecisionLogger(t *testing.T) {
+	var b strings.Builder
+	log := slog.New(slog.NewJSONHandler(&b, nil))
+	tok := privatevideo.NewToken()
+	decisionLogger(log)(privatevideo.Decision{
+		Allowed: false, Reason: "store-unavailable", VideoID: "demo", Token: privatevideo.RedactToken(tok),
+		Err: fmt.Errorf("%w: timeout on key %s", privatevideo.ErrStoreUnavailable, tok),
+	})
+	out := b.String()
+	if strings.Contains(out, tok) || !strings.Contains(out, `"level":"WARN"`) || !strings.Contains(out, `"video":"demo"`) {
+		t.Errorf("logged %s", out)
+	}
+}
