@@ -35,9 +35,10 @@ type Outage struct {
 const OutageStoreTimeout = 250 * time.Millisecond
 
 // answerBound is how long an answer may take during an outage: the store
-// timeout and room for a loaded machine, far below the seconds a call would
-// hang without a deadline.
-const answerBound = OutageStoreTimeout + 2*time.Second
+// timeout and room for a loaded machine, below the 5 seconds (go-redis's
+// read timeout) to forever (a stalled PostgreSQL connection) that a call
+// would hang if the store ignored its deadline.
+const answerBound = OutageStoreTimeout + 3*time.Second
 
 // resumeBound is how long the store may take to serve again after Restore.
 const resumeBound = 20 * time.Second
