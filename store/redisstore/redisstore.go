@@ -61,7 +61,7 @@ func WithoutContextDeadlines() Option { return func(c *config) { c.ignoreDeadlin
 // timeout; New refuses a *redis.Client, *redis.ClusterClient or *redis.Ring
 // without it, unless WithoutContextDeadlines says otherwise.
 func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
-	if client == nil {
+	if isNil(client) {
 		return nil, errors.New("redisstore: nil client")
 	}
 	c := config{prefix: DefaultPrefix}
@@ -79,6 +79,19 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 			"so that the store timeout bounds every call (or pass WithoutContextDeadlines)")
 	}
 	return &Store{client: client, prefix: c.prefix}, nil
+}
+
+// isNil reports whether client is nil, or a nil pointer of a go-redis type.
+func isNil(client redis.UniversalClient) bool {
+	switch c := client.(type) {
+	case *redis.Client:
+		return c == nil
+	case *redis.ClusterClient:
+		return c == nil
+	case *redis.Ring:
+		return c == nil
+	}
+	return client == nil
 }
 
 // honoursDeadlines reports whether client bounds its socket reads and writes

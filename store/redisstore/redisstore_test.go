@@ -99,6 +99,8 @@ func TestNewValidates(t *testing.T) {
 		wantErr string
 	}{
 		{"nil client", nil, nil, "nil client"},
+		{"nil *redis.Client", (*redis.Client)(nil), nil, "nil client"},
+		{"nil *redis.ClusterClient", (*redis.ClusterClient)(nil), nil, "nil client"},
 		{"empty prefix", good, []redisstore.Option{redisstore.WithPrefix("")}, "empty key prefix"},
 		{"long prefix", good, []redisstore.Option{redisstore.WithPrefix(strings.Repeat("p", 129))}, "longer than"},
 		{"deadlines ignored", blind, nil, "ContextTimeoutEnabled"},
