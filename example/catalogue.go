@@ -54,9 +54,13 @@ func (c *catalogue) mention(id string) (video, bool) {
 	}
 	c.mu.RLock()
 	v, ok := c.videos[id]
+	var found video
+	if ok {
+		found = *v // copied under the lock: setPublic writes entries
+	}
 	c.mu.RUnlock()
 	if ok {
-		return *v, true
+		return found, true
 	}
 	if !c.open {
 		return video{}, false
