@@ -55,7 +55,8 @@ func TestSharedStores(t *testing.T) {
 // health says 503, and so do new links, quickly, with a reason.
 func TestStoreUnavailable(t *testing.T) {
 	for _, c := range []struct{ name, url string }{
-		{"redis", "redis://127.0.0.1:" + port(freeAddr(t)) + "/0"},
+		// No retries: a refused connection is refused at once.
+		{"redis", "redis://127.0.0.1:" + port(freeAddr(t)) + "/0?max_retries=-1"},
 		{"postgres", "postgres://postgres@127.0.0.1:" + port(freeAddr(t)) + "/none?sslmode=disable&connect_timeout=1"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
