@@ -29,6 +29,15 @@ type redisServer struct {
 // before it is answered, so the data survives a kill.
 func startRedis(t *testing.T, persistent bool) *redisServer {
 	t.Helper()
+	if persistent {
+		return startRedisWith(t, "--appendonly", "yes", "--appendfsync", "always")
+	}
+	return startRedisWith(t, "--appendonly", "no")
+}
+
+// startRedisWith starts a redis-server with extra arguments.
+func startRedisWith(t *testing.T, extra ...string) *redisServer {
+	t.Helper()
 	if os.Getenv("REDIS_URL") == "" {
 		t.Skip("REDIS_URL is not set: set it (e.g. redis://127.0.0.1:6379/0) to test the Redis store")
 	}
@@ -38,15 +47,10 @@ func startRedis(t *testing.T, persistent bool) *redisServer {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	s := &redisServer{port: port, args: []string{
+	s := &redisServer{port: port, args: append([]string{
 		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", t.TempDir(),
 		"--save", "", "--daemonize", "no", "--loglevel", "warning",
-	}}
-	if persistent {
-		s.args = append(s.args, "--appendonly", "yes", "--appendfsync", "always")
-	} else {
-		s.args = append(s.args, "--appendonly", "no")
-	}
+	}, extra...)}
 	s.start(t)
 	t.Cleanup(func() {
 		if s.cmd != nil {

@@ -55,25 +55,35 @@ func newStore(tb testing.TB, c redis.UniversalClient) *redisstore.Store {
 	return st
 }
 
+// deletePrefix deletes every key under prefix, on each master of a cluster.
+// Keys go one UNLINK each, pipelined: keys of different cluster slots cannot
+// share a command.
 func deletePrefix(tb testing.TB, c redis.UniversalClient, prefix string) {
 	ctx := context.Background()
-	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var batch []string
-	flush := func() {
-		if len(batch) > 0 {
-			if err := c.Unlink(ctx, batch...).Err(); err != nil {
-				tb.Errorf("cleaning up %s*: %v", prefix, err)
+	clean := func(ctx context.Context, node redis.UniversalClient) error {
+		iter := node.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		pipe := node.Pipeline()
+		for iter.Next(ctx) {
+			pipe.Unlink(ctx, iter.Val())
+			if pipe.Len() == 1000 {
+				if _, err := pipe.Exec(ctx); err != nil {
+					return err
+				}
 			}
-			batch = batch[:0]
 		}
-	}
-	for iter.Next(ctx) {
-		if batch = append(batch, iter.Val()); len(batch) == 1000 {
-			flush()
+		if err := iter.Err(); err != nil {
+			return err
 		}
+		_, err := pipe.Exec(ctx)
+		return err
 	}
-	flush()
-	if err := iter.Err(); err != nil {
+	var err error
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return clean(ctx, node) })
+	} else {
+		err = clean(ctx, c)
+	}
+	if err != nil {
 		tb.Errorf("cleaning up %s*: %v", prefix, err)
 	}
 }
