@@ -67,4 +67,16 @@
 // go-redis retries a call on a network error (MaxRetries). A redemption whose
 // reply was lost and that is retried finds the token redeemed by the same
 // client: a grace re-entry, or ErrUsed with the grace window off.
+//
+// # Durability
+//
+// The promise holds as long as Redis keeps what it acknowledged. A server
+// that restarts empty forgets every token: unredeemed links are then refused
+// as unknown (failing closed) while open sessions play on; enable the
+// append-only file if links must outlive a restart. Replication is
+// asynchronous: a failover can lose the last redemptions before they reach
+// the replica, and those tokens could be redeemed once more. Lookup (the
+// revocation check) is a read, which a client configured to route reads to
+// replicas may answer from a slightly stale one; the scripts always run on
+// the master.
 package redisstore
