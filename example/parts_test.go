@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/privatevideo/privatevideo"
 )
@@ -197,5 +198,28 @@ func TestDecisionLogger(t *testing.T) {
 	out := b.String()
 	if strings.Contains(out, tok) || !strings.Contains(out, `"level":"WARN"`) || !strings.Contains(out, `"video":"demo"`) {
 		t.Errorf("logged %s", out)
+	}
+}
+
+// The proxy forwards the public path under the origin URL's own path, with
+// the session cookie removed and other cookies kept.
+func TestOriginProxyPath(t *testing.T) {
+	var gotPath, gotCookie string
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotPath, gotCookie = r.URL.RequestURI(), r.Header.Get("Cookie")
+		w.Write([]byte("ok"))
+	}))
+	defer origin.Close()
+	u, err := parseOrigin(origin.URL + "/media")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := originProxy(u, time.Second, privatevideo.DefaultCookieName, slog.New(slog.DiscardHandler))
+	req := httptest.NewRequest("GET", "/vod/intro/hls/manifest.m3u8?lang=en", nil)
+	req.Header.Set("Cookie", "pv_session=secret; theme=dark")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 || gotPath != "/media/vod/intro/hls/manifest.m3u8?lang=en" || gotCookie != "theme=dark" {
+		t.Errorf("origin got %q with Cookie %q; answer %d", gotPath, gotCookie, rec.Code)
 	}
 }

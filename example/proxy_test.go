@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -254,4 +255,38 @@ func freeAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// The shutdown wait is bounded: a request that outlasts -shutdown-timeout
+// is cut, and the exit status says the stop was not clean.
+func TestShutdownIsBounded(t *testing.T) {
+	t.Parallel()
+	origin := newTestOrigin(t)
+	e := startEdge(t, nil, "-origin", origin.URL, "-shutdown-timeout", "500ms")
+	v := e.video("slow")
+	done := make(chan error, 1)
+	go func() {
+		resp, err := viewer(t, "viewer/1.0").Get(v.Assets.MP4)
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	select {
+	case <-origin.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request never reached the origin")
+	}
+	start := time.Now()
+	e.signal(syscall.SIGTERM)
+	if code := e.wait(5 * time.Second); code != exitFailure {
+		t.Errorf("exit status %d, want %d for a shutdown that timed out", code, exitFailure)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("stopped %s after SIGTERM, with a 500ms bound", d)
+	}
+	if err := <-done; err == nil {
+		t.Error("the held request completed: it should have been cut")
+	}
 }
