@@ -196,7 +196,7 @@ func (s *Store) Issue(ctx context.Context, token, videoID string, expires time.T
 		return failure("issue", err)
 	case n == outcomeExists:
 		return store.ErrExists
-	case n != outcomeRedeemed:
+	case n != outcomeIssued:
 		return failure("issue", fmt.Errorf("unexpected script reply %d", n))
 	}
 	return nil

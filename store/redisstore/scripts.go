@@ -14,9 +14,10 @@ const (
 	fieldClient     = "c" // the redeemer's client identity, for the grace window
 )
 
-// Script outcomes: the first element of every script's reply.
+// Script outcomes: a script's reply, or the first element of it.
 const (
 	outcomeUnknown    = 0
+	outcomeIssued     = 1 // by issueScript; redeemScript's success shares the value
 	outcomeRedeemed   = 1
 	outcomeUsed       = 2
 	outcomeWrongVideo = 3
