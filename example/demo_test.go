@@ -243,11 +243,11 @@ func TestDemoSecureCookiesWithHTTPSPublicURL(t *testing.T) {
 	}
 }
 
-// assertNoSecrets fails the test if the server's log holds the API key or
-// a whole token.
+// assertNoSecrets stops the server and fails the test if its log holds the
+// API key or a whole token.
 func assertNoSecrets(t *testing.T, e *edge, tokens ...string) {
 	t.Helper()
-	log := e.stderr.String()
+	log := e.finalLog()
 	if strings.Contains(log, e.apiKey) {
 		t.Error("the log holds the API key")
 	}

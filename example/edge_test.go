@@ -242,10 +242,18 @@ func (e *edge) video(id string) videoJSON {
 	return v
 }
 
-// logLines returns the server's JSON log lines so far.
+// finalLog stops the server and returns its whole log. Only a stopped
+// server's log is complete: stderr is a pipe, and a line written before a
+// response may reach the test after the response does.
+func (e *edge) finalLog() string {
+	e.stop()
+	return e.stderr.String()
+}
+
+// logLines stops the server and returns its JSON log lines.
 func (e *edge) logLines() []map[string]any {
 	var lines []map[string]any
-	for line := range strings.SplitSeq(e.stderr.String(), "\n") {
+	for line := range strings.SplitSeq(e.finalLog(), "\n") {
 		var m map[string]any
 		if json.Unmarshal([]byte(line), &m) == nil {
 			lines = append(lines, m)

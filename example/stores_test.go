@@ -73,8 +73,8 @@ func TestStoreUnavailable(t *testing.T) {
 			if d := time.Since(start); d > 5*time.Second {
 				t.Errorf("answers took %s", d)
 			}
-			if !strings.Contains(e.stderr.String(), "does not answer yet") && !strings.Contains(e.stderr.String(), "not ready yet") {
-				t.Errorf("no warning about the store at start:\n%s", e.stderr)
+			if log := e.finalLog(); !strings.Contains(log, "does not answer yet") && !strings.Contains(log, "not ready yet") {
+				t.Errorf("no warning about the store at start:\n%s", log)
 			}
 		})
 	}
