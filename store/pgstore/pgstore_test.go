@@ -90,11 +90,13 @@ func dropTable(tb testing.TB, pool *pgxpool.Pool, table string) {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel() // beside TestFleet: both mostly wait on round trips
 	st := newStore(t, testPool(t))
 	storetest.Run(t, func(*testing.T) store.Store { return st })
 }
 
 func TestFleet(t *testing.T) {
+	t.Parallel()
 	fleettest.Run(t, newStore(t, testPool(t)))
 }
 

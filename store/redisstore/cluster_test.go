@@ -16,6 +16,7 @@ import (
 // operation touches one key, so the cluster needs nothing more, and the
 // records spread over the masters.
 func TestCluster(t *testing.T) {
+	t.Parallel()
 	var addrs []string
 	for range 3 {
 		srv := startRedisWith(t, "--appendonly", "no", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")

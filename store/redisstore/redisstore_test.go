@@ -89,11 +89,13 @@ func deletePrefix(tb testing.TB, c redis.UniversalClient, prefix string) {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel() // beside TestFleet and TestCluster: all mostly wait on round trips
 	st := newStore(t, testClient(t))
 	storetest.Run(t, func(*testing.T) store.Store { return st })
 }
 
 func TestFleet(t *testing.T) {
+	t.Parallel()
 	fleettest.Run(t, newStore(t, testClient(t)))
 }
 
