@@ -12,9 +12,10 @@ type Decision struct {
 	Allowed bool
 	// Reason is why: for a denial the Denial's reason ("token-used", …); for
 	// an allow how it passed: "public", "preflight", "session" (a valid
-	// session), "player-page" (a shell, token not redeemed), "redeemed",
-	// "grace" (the redeemer's re-entry) or "redirect" (a query token moved
-	// into the path).
+	// session), "session-unchecked" (a valid session whose revocation check
+	// failed under KeepPlaying), "player-page" (a shell, token not redeemed),
+	// "redeemed", "grace" (the redeemer's re-entry) or "redirect" (a query
+	// token moved into the path).
 	Reason  string
 	VideoID string        // empty when the request was too malformed to tell
 	Token   string        // redacted (see RedactToken), or empty
@@ -27,6 +28,7 @@ const (
 	allowPublic    = "public"
 	allowPreflight = "preflight"
 	allowSession   = "session"
+	allowUnchecked = "session-unchecked"
 	allowPage      = "player-page"
 	allowRedeemed  = "redeemed"
 	allowGrace     = "grace"

@@ -234,16 +234,17 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	// Row 5: a valid session for this video (and this token, if any).
 	sess, raw, found := m.findSession(r, t, now)
 	if found == sessionValid {
-		if err := m.checkRevoked(r.Context(), sess.Token, now); err != nil {
+		how, err := m.checkRevoked(r.Context(), sess.Token, now)
+		if err != nil {
 			m.deny(w, r, t, start, err)
 			return
 		}
 		a := access{video: t.video, token: sess.Token, session: sess, hasSession: true, sessionToken: raw}
 		if t.route == routeSession {
-			m.answerSession(w, r, t, start, allowSession, raw, sess.Expires)
+			m.answerSession(w, r, t, start, how, raw, sess.Expires)
 			return
 		}
-		m.pass(w, r, next, t, start, allowSession, a)
+		m.pass(w, r, next, t, start, how, a)
 		return
 	}
 	// Row 9: no token.
@@ -357,29 +358,32 @@ func (m *Middleware) stateOf(ctx context.Context, t *target, now time.Time) erro
 	return ErrNotRedeemed
 }
 
-// checkRevoked is the optional store check of a valid session's token.
-func (m *Middleware) checkRevoked(ctx context.Context, token string, now time.Time) error {
+// checkRevoked is the optional store check of a valid session's token. It
+// returns how the session passes (the Decision's reason), or the denial.
+// A failed check under KeepPlaying passes as "session-unchecked", so the
+// decision hook and metrics see the outage.
+func (m *Middleware) checkRevoked(ctx context.Context, token string, now time.Time) (string, error) {
 	if m.revocationCheck == 0 {
-		return nil
+		return allowSession, nil
 	}
 	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
 	rec, err := m.store.Lookup(ctx, token, now)
 	switch {
 	case err == nil && rec.State == store.Revoked:
-		return ErrTokenRevoked
+		return "", ErrTokenRevoked
 	case err == nil || errors.Is(err, store.ErrUnknown):
 		// An evicted or flushed record says nothing of revocation; the
 		// session's signature stands.
-		return nil
+		return allowSession, nil
 	case m.revocationCheck == StopPlaying:
-		return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+		return "", fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
 	}
 	if m.logger != nil {
 		m.logger.LogAttrs(ctx, slog.LevelWarn, "privatevideo: revocation check failed; session kept playing",
 			slog.String("token", RedactToken(token)), slog.String("cause", err.Error()))
 	}
-	return nil
+	return allowUnchecked, nil
 }
 
 // session verdicts, ordered: a better one wins when several carriers come.

@@ -67,7 +67,8 @@ func TestRevocationCheckDuringOutage(t *testing.T) {
 	for _, c := range []struct {
 		policy privatevideo.OutagePolicy
 		want   int
-	}{{privatevideo.KeepPlaying, http.StatusOK}, {privatevideo.StopPlaying, http.StatusServiceUnavailable}} {
+		reason string // the decision's
+	}{{privatevideo.KeepPlaying, http.StatusOK, "session-unchecked"}, {privatevideo.StopPlaying, http.StatusServiceUnavailable, "store-unavailable"}} {
 		st := &outageStore{Store: store.NewMemory(0)}
 		f := newFixture(t, privatevideo.WithStore(st), privatevideo.WithStoreTimeout(50*time.Millisecond), privatevideo.WithRevocationCheck(c.policy))
 		tok := f.issue("v1")
@@ -76,6 +77,12 @@ func TestRevocationCheckDuringOutage(t *testing.T) {
 		st.down.Store(true)
 		if res := f.get(b, tokenPath("v1", tok, "x")); res.status != c.want {
 			t.Fatalf("policy %d during an outage: status %d, want %d", c.policy, res.status, c.want)
+		}
+		f.mu.Lock()
+		last := f.decisions[len(f.decisions)-1]
+		f.mu.Unlock()
+		if last.Reason != c.reason {
+			t.Fatalf("policy %d during an outage: decision %+v, want reason %s", c.policy, last, c.reason)
 		}
 	}
 }
