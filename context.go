@@ -13,6 +13,21 @@ type access struct {
 
 type contextKey struct{}
 
+// accessContext carries an access in a request's context. It does what
+// context.WithValue does, but lives inside the middleware's one allocation
+// per request (passState) instead of costing one of its own.
+type accessContext struct {
+	context.Context
+	access access
+}
+
+func (c *accessContext) Value(key any) any {
+	if key == (contextKey{}) {
+		return &c.access
+	}
+	return c.Context.Value(key)
+}
+
 func accessFrom(ctx context.Context) *access {
 	a, _ := ctx.Value(contextKey{}).(*access)
 	return a

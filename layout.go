@@ -232,6 +232,10 @@ func (t *target) setToken(raw string, inPath bool) {
 // hasDotSegments reports whether p has segments that path.Clean would
 // remove: "", "." or "..".
 func hasDotSegments(p string) bool {
+	// Every such segment starts with "/." or "//": look closer only then.
+	if !strings.Contains(p, "/.") && !strings.Contains(p, "//") {
+		return false
+	}
 	return strings.Contains(p, "//") || strings.Contains(p, "/./") || strings.Contains(p, "/../") ||
 		strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..")
 }

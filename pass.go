@@ -1,7 +1,6 @@
 package privatevideo
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,11 +9,11 @@ import (
 
 // passState is everything an allowed request of a private video needs,
 // allocated at once: the response wrapper, the rewritten URL and the
-// context value.
+// context carrying the access.
 type passState struct {
-	rw     responseWriter
-	url    url.URL
-	access access
+	rw  responseWriter
+	url url.URL
+	ctx accessContext
 }
 
 // pass hands a private video's request to next, with the public URL, the
@@ -23,10 +22,10 @@ func (m *Middleware) pass(w http.ResponseWriter, r *http.Request, next http.Hand
 	m.decided(r, t, start, how, nil)
 	byName := hasSuffixFold(t.asset, ".m3u8")
 	st := &passState{
-		rw:     responseWriter{ResponseWriter: w, noReferrer: t.route == routePage || byName, byName: byName, m: m},
-		access: a,
+		rw:  responseWriter{ResponseWriter: w, noReferrer: t.route == routePage || byName, byName: byName, m: m},
+		ctx: accessContext{Context: r.Context(), access: a},
 	}
-	r = r.WithContext(context.WithValue(r.Context(), contextKey{}, &st.access))
+	r = r.WithContext(&st.ctx)
 	m.layout.rewrite(r, t, &st.url)
 	if a.sessionToken != "" {
 		st.rw.rewrite = playlistRewriter{param: m.layout.SessionParam, value: a.sessionToken, host: r.Host, hosts: m.playlistHosts}

@@ -47,10 +47,11 @@ func (w *responseWriter) WriteHeader(code int) {
 	}
 	w.wroteHeader = true
 	h := w.Header()
-	if cc, ok := privateCacheControl(h.Get("Cache-Control")); ok {
-		h.Set("Cache-Control", cc)
+	// The keys are canonical already: index the map, skip canonicalizing.
+	if cc, ok := privateCacheControl(first(h["Cache-Control"])); ok {
+		h["Cache-Control"] = []string{cc}
 	}
-	contentType := h.Get("Content-Type")
+	contentType := first(h["Content-Type"])
 	playlist := isPlaylist(contentType) || w.byName && !isMedia(contentType)
 	if w.noReferrer || playlist {
 		h.Set("Referrer-Policy", "no-referrer")
@@ -216,6 +217,13 @@ func privateCacheControl(cc string) (string, bool) {
 		out += ", " + d
 	}
 	return out, true
+}
+
+func first(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	return values[0]
 }
 
 // isPlaylist reports whether a Content-Type is an HLS playlist.

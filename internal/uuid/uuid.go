@@ -37,9 +37,8 @@ func Parse(s string) (u UUID, ok bool) {
 			i++
 			continue
 		}
-		hi, ok1 := fromHex(s[i])
-		lo, ok2 := fromHex(s[i+1])
-		if !ok1 || !ok2 {
+		hi, lo := hexValue[s[i]], hexValue[s[i+1]]
+		if hi|lo == bad {
 			return UUID{}, false
 		}
 		u[j] = hi<<4 | lo
@@ -52,17 +51,24 @@ func Parse(s string) (u UUID, ok bool) {
 	return u, true
 }
 
-func fromHex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
+// bad marks a byte that is not a hexadecimal digit in hexValue; any digit's
+// value ORed with it stays bad, so one test covers both digits of a byte.
+const bad = 0xff
+
+// hexValue maps a byte to its value as a hexadecimal digit, or to bad.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = bad
 	}
-	return 0, false
-}
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = c - '0'
+	}
+	for c := byte('a'); c <= 'f'; c++ {
+		t[c] = c - 'a' + 10
+		t[c-'a'+'A'] = c - 'a' + 10
+	}
+	return t
+}()
 
 // String returns the canonical, lower-case text form.
 func (u UUID) String() string {
