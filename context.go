@@ -4,11 +4,14 @@ import "context"
 
 // access is what the middleware attaches to a request it lets through.
 type access struct {
-	video        string
-	token        string // the private token of the URL or the session
-	session      Session
-	hasSession   bool
-	sessionToken string // the session token, to carry it on in playlists
+	video      string
+	token      string // the private token of the URL or the session
+	session    Session
+	hasSession bool
+	// sessionToken is the session token when playlists must carry it on:
+	// a new session, or one that came in the URL; empty when the client
+	// showed it keeps the session cookie.
+	sessionToken string
 }
 
 type contextKey struct{}

@@ -83,7 +83,9 @@
 //
 // HLS playlists served within a session are rewritten so that every URI in
 // them carries the session token (the avh parameter): any HLS client, with or
-// without cookies, plays the whole stream after one redemption. Player serves
+// without cookies, plays the whole stream after one redemption. A client that
+// brought its session in a cookie gets them unchanged: it brings the cookie
+// to every URI as well. Player serves
 // a built-in player page. WithPageBound binds a session to one page rather
 // than one browser: no cookie, the page keeps the session token in
 // sessionStorage. WithCORS answers players on other origins.

@@ -233,13 +233,20 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	}
 	// Row 5: a valid session for this video (and this token, if any).
 	sess, raw, found := m.findSession(r, t, now)
-	if found == sessionValid {
+	if found >= sessionValid {
 		how, err := m.checkRevoked(r.Context(), sess.Token, now)
 		if err != nil {
 			m.deny(w, r, t, start, err)
 			return
 		}
-		a := access{video: t.video, token: sess.Token, session: sess, hasSession: true, sessionToken: raw}
+		a := access{video: t.video, token: sess.Token, session: sess, hasSession: true}
+		if found == sessionValid {
+			// The session came in the URL: this client keeps no cookie,
+			// so its playlists must carry the session on. A client whose
+			// cookie came along will send it with every URI of the
+			// playlist too, and is spared the rewrite.
+			a.sessionToken = raw
+		}
 		if t.route == routeSession {
 			m.answerSession(w, r, t, start, how, raw, sess.Expires)
 			return
@@ -393,7 +400,8 @@ const (
 	sessionNone    verdict = iota // no session, or one bound to another token
 	sessionInvalid                // tampered, unknown key, malformed, another video
 	sessionExpired
-	sessionValid
+	sessionValid       // from the avh parameter
+	sessionValidCookie // from a cookie: the client keeps cookies
 )
 
 // maxCookieCarriers bounds how many session cookies one request may make us
@@ -401,7 +409,8 @@ const (
 const maxCookieCarriers = 4
 
 // findSession looks for a valid session for t among the avh parameters and
-// the session cookies, and otherwise reports the best failure it saw.
+// the session cookies, and otherwise reports the best failure it saw. A valid
+// session from a cookie is reported as sessionValidCookie.
 func (m *Middleware) findSession(r *http.Request, t *target, now time.Time) (Session, string, verdict) {
 	best := sessionNone
 	for _, v := range t.carriers {
@@ -429,7 +438,7 @@ func (m *Middleware) findSession(r *http.Request, t *target, now time.Time) (Ses
 			}
 			s, got := m.checkSession(v, t, now)
 			if got == sessionValid {
-				return s, v, got
+				return s, v, sessionValidCookie
 			}
 			best = max(best, got)
 		}

@@ -447,3 +447,30 @@ func TestCORS(t *testing.T) {
 		}
 	})
 }
+
+// A client that brought its session in a cookie will bring it to every URI
+// of the playlist too: it gets the playlist as it is. The redeeming request
+// and requests with avh get it rewritten.
+func TestPlaylistRewrittenOnlyWithoutCookie(t *testing.T) {
+	f, _ := newMediaFixture(t)
+	tok := f.issue("v1")
+	file, err := os.ReadFile(mediaDir + "/v1/hls/360p/index.m3u8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := f.browser("b")
+	playlist := tokenPath("v1", tok, "hls/360p/index.m3u8")
+	first := f.get(b, playlist)
+	if first.status != http.StatusOK || !strings.Contains(first.body, "?avh=") {
+		t.Fatalf("the redeeming request: %d, rewritten: %t", first.status, strings.Contains(first.body, "?avh="))
+	}
+	again := f.get(b, playlist)
+	if again.status != http.StatusOK || again.body != string(file) {
+		t.Fatalf("with the session cookie: %d, want the playlist unchanged:\n%s", again.status, again.body)
+	}
+	m := regexp.MustCompile(`avh=([A-Za-z0-9_-]+)`).FindStringSubmatch(first.body)
+	viaURL := f.get(f.player("p"), playlist+"?avh="+m[1])
+	if viaURL.status != http.StatusOK || !strings.Contains(viaURL.body, "?avh="+m[1]) {
+		t.Fatalf("with avh: %d, want it rewritten:\n%s", viaURL.status, viaURL.body)
+	}
+}

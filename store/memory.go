@@ -120,7 +120,10 @@ func (m *Memory) Redeem(ctx context.Context, req RedeemRequest) (Redemption, err
 	s := m.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, ok := s.lru.Get(key)
+	// Peek, not Get: only a successful redemption (the Add below) makes the
+	// record recent. That touches the LRU list once, not twice, and a
+	// refused attempt does not keep a used token from being evicted.
+	rec, ok := s.lru.Peek(key)
 	if !ok {
 		return Redemption{}, ErrUnknown
 	}

@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math"
@@ -82,17 +83,25 @@ func run(rounds int, duration time.Duration, conns, threads int) error {
 	if err != nil {
 		return err
 	}
-	cookie, err := sessionCookie(wrapped.URL + "/vod/v1/token/" + tok + "/session")
+	cookie, avh, err := session(wrapped.URL + "/vod/v1/token/" + tok + "/session")
 	if err != nil {
 		return err
 	}
 
 	fmt.Printf("wrk -t%d -c%d -d%s, %d alternating pairs per asset, GOMAXPROCS=%s\n\n", threads, conns, duration, rounds, os.Getenv("GOMAXPROCS"))
+	// The playlist twice: with the cookie (served as it is) and with the
+	// session token in the URL, as a player without cookies asks for it
+	// (rewritten, every URI carrying the session token).
+	assets = append(assets, asset{name: "playlist, avh (rewritten)", path: assets[0].path, size: assets[0].size, query: "?avh=" + avh})
 	var results []Result
 	for _, a := range assets {
 		r := Result{Asset: a.name, Bytes: a.size}
 		bareURL := bare.URL + "/vod/v1/" + a.path
-		wrapURL := wrapped.URL + "/vod/v1/token/" + tok + "/" + a.path
+		wrapURL := wrapped.URL + "/vod/v1/token/" + tok + "/" + a.path + a.query
+		cookie := cookie
+		if a.query != "" {
+			cookie = ""
+		}
 		// Warm both up, and check that the wrapped one answers 200.
 		if _, err := rps(wrk, bareURL, "", time.Second, conns, threads); err != nil {
 			return err
@@ -130,6 +139,7 @@ func run(rounds int, duration time.Duration, conns, threads int) error {
 type asset struct {
 	name, path string
 	size       int
+	query      string // added to the wrapped URL
 }
 
 // writeMedia writes a 1.9 KB media playlist and a 1 MiB segment for video v1.
@@ -152,19 +162,27 @@ func writeMedia(dir string) ([]asset, error) {
 	if err := os.WriteFile(filepath.Join(hls, "seg.ts"), seg, 0o644); err != nil {
 		return nil, err
 	}
-	return []asset{{"playlist", "hls/index.m3u8", pl.Len()}, {"segment", "hls/seg.ts", len(seg)}}, nil
+	return []asset{{name: "playlist", path: "hls/index.m3u8", size: pl.Len()}, {name: "segment", path: "hls/seg.ts", size: len(seg)}}, nil
 }
 
-func sessionCookie(url string) (string, error) {
+// session redeems through the session endpoint and returns the session as a
+// Cookie header value and as a session token.
+func session(url string) (cookie, token string, err error) {
 	resp, err := http.Post(url, "", nil)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
+	var body struct {
+		SessionToken string `json:"session_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return "", "", fmt.Errorf("session endpoint %s: %w", resp.Status, err)
+	}
 	for _, c := range resp.Cookies() {
-		return c.Name + "=" + c.Value, nil
+		return c.Name + "=" + c.Value, body.SessionToken, nil
 	}
-	return "", fmt.Errorf("no session cookie from %s (%s)", url, resp.Status)
+	return "", "", fmt.Errorf("no session cookie from the session endpoint (%s)", resp.Status)
 }
 
 var (
