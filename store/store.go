@@ -15,8 +15,10 @@ import (
 
 // Store keeps private tokens and redeems each of them at most once.
 //
-// Tokens reach a store in canonical form (lower-case UUID, 36 characters) and
-// video IDs already validated; a store need not check them again.
+// Tokens reach a store from the middleware in canonical form (lower-case
+// UUID, 36 characters) and video IDs already validated. A store still accepts
+// a token in any letter case as the same token, and answers ErrUnknown for a
+// malformed one, never a system failure.
 //
 // Times: every call carries the caller's clock (now, or an expiry computed
 // from it). A store decides expiry by comparing the times it was given, never

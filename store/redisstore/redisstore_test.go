@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"os"
 	"strconv"
 	"strings"
@@ -209,35 +208,6 @@ func wantDeath(t *testing.T, c *redis.Client, key string, expires time.Time) {
 	death := time.UnixMilli(at.Milliseconds())
 	if death.Before(expires) || death.Sub(expires) > time.Second {
 		t.Fatalf("the server deletes the record at %v, want just after %v", death, expires)
-	}
-}
-
-// A token reaches the store in any letter case and is one record; a
-// malformed one is unknown, not a failure.
-func TestTokenSpelling(t *testing.T) {
-	st := newStore(t, testClient(t))
-	ctx := context.Background()
-	tok := storetest.NewToken()
-	if err := st.Issue(ctx, strings.ToUpper(tok), "video-a", time.Now().Add(time.Hour)); err != nil {
-		t.Fatalf("Issue: %v", err)
-	}
-	if rec, err := st.Lookup(ctx, tok, time.Now()); err != nil || rec.State != store.Issued {
-		t.Fatalf("Lookup in lower case: %+v, %v", rec, err)
-	}
-	for _, bad := range []string{"", "not-a-token", strings.Repeat("a", 36), tok + "x"} {
-		_, err := st.Redeem(ctx, store.RedeemRequest{Token: bad, VideoID: "video-a", Now: time.Now(), SessionTTL: time.Hour})
-		if !errors.Is(err, store.ErrUnknown) {
-			t.Fatalf("Redeem(%q): %v, want ErrUnknown", bad, err)
-		}
-		if _, err := st.Lookup(ctx, bad, time.Now()); !errors.Is(err, store.ErrUnknown) {
-			t.Fatalf("Lookup(%q): %v, want ErrUnknown", bad, err)
-		}
-		if err := st.Revoke(ctx, bad, time.Now()); !errors.Is(err, store.ErrUnknown) {
-			t.Fatalf("Revoke(%q): %v, want ErrUnknown", bad, err)
-		}
-		if err := st.Issue(ctx, bad, "video-a", time.Now()); !errors.Is(err, store.ErrUnknown) {
-			t.Fatalf("Issue(%q): %v, want ErrUnknown", bad, err)
-		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -57,6 +58,8 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("ExpiryUnredeemed", s.expiryUnredeemed)
 	t.Run("ExpiryRedeemed", s.expiryRedeemed)
 	t.Run("CancelledContext", s.cancelledContext)
+	t.Run("TokenSpelling", s.tokenSpelling)
+	t.Run("OpaqueClient", s.opaqueClient)
 	t.Run("RaceOneToken", s.raceOneToken)
 	t.Run("RaceManyTokens", s.raceManyTokens)
 	t.Run("RaceWithGrace", s.raceWithGrace)
@@ -284,6 +287,45 @@ func (s *suite) cancelledContext(t *testing.T) {
 	if _, err := st.Redeem(context.Background(), s.req(tok, "video-a", "c1", s.at(time.Second))); err != nil {
 		t.Fatalf("Redeem after a cancelled attempt: %v; the token must not be consumed", err)
 	}
+}
+
+// A token reaches the store in any letter case and is one record; a
+// malformed one is unknown, not a failure.
+func (s *suite) tokenSpelling(t *testing.T) {
+	st := s.newStore(t)
+	ctx := context.Background()
+	tok := NewToken()
+	if err := st.Issue(ctx, strings.ToUpper(tok), "video-a", s.at(tokenTTL)); err != nil {
+		t.Fatalf("Issue in upper case: %v", err)
+	}
+	if rec, err := st.Lookup(ctx, tok, s.at(0)); err != nil || rec.State != store.Issued {
+		t.Fatalf("Lookup in lower case: %+v, %v", rec, err)
+	}
+	for _, bad := range []string{"", "not-a-token", strings.Repeat("a", 36), tok + "x"} {
+		_, err := st.Redeem(ctx, s.req(bad, "video-a", "c1", s.at(0)))
+		wantErr(t, fmt.Sprintf("Redeem(%q)", bad), err, store.ErrUnknown)
+		_, err = st.Lookup(ctx, bad, s.at(0))
+		wantErr(t, fmt.Sprintf("Lookup(%q)", bad), err, store.ErrUnknown)
+		wantErr(t, fmt.Sprintf("Revoke(%q)", bad), st.Revoke(ctx, bad, s.at(0)), store.ErrUnknown)
+		wantErr(t, fmt.Sprintf("Issue(%q)", bad), st.Issue(ctx, bad, "video-a", s.at(tokenTTL)), store.ErrUnknown)
+	}
+}
+
+// Any client identity, bytes that are not UTF-8 included, works for the
+// grace window: the store keeps it opaque.
+func (s *suite) opaqueClient(t *testing.T) {
+	st := s.newStore(t)
+	tok := s.issue(t, st, "video-a")
+	req := s.req(tok, "video-a", "\xff\x00\xfe binary", s.at(0))
+	if _, err := st.Redeem(context.Background(), req); err != nil {
+		t.Fatalf("Redeem: %v", err)
+	}
+	if red, err := st.Redeem(context.Background(), req); err != nil || !red.Reentry {
+		t.Fatalf("re-entry of the same client: %+v, %v", red, err)
+	}
+	req.Client = "\xff\x00\xfe binarY"
+	_, err := st.Redeem(context.Background(), req)
+	wantErr(t, "another client", err, store.ErrUsed)
 }
 
 // race redeems tok from n goroutines at once, each a distinct client, and
