@@ -51,8 +51,10 @@ func hasSuffixFold(s, suffix string) bool {
 // and session parameters removed.
 func (m *Middleware) passPublic(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start time.Time) {
 	m.decided(r, t, start, allowPublic, nil)
-	r = r.WithContext(r.Context()) // a shallow copy: the caller's request stays as it was
-	m.layout.rewrite(r, t, new(url.URL))
+	if !m.layout.isPublic(r.URL, t) {
+		r = r.WithContext(r.Context()) // a shallow copy: the caller's request stays as it was
+		m.layout.rewrite(r, t, new(url.URL))
+	}
 	next.ServeHTTP(w, r)
 }
 
@@ -61,7 +63,7 @@ func (m *Middleware) passPublic(w http.ResponseWriter, r *http.Request, next htt
 // and RequestURI share one allocation. It leaves r alone when nothing changes.
 func (l *Layout) rewrite(r *http.Request, t *target, u *url.URL) {
 	old := r.URL
-	if old.RawPath == "" && t.query == old.RawQuery && l.isPublicPath(old.Path, t) {
+	if l.isPublic(old, t) {
 		return
 	}
 	*u = *old
@@ -82,6 +84,11 @@ func (l *Layout) rewrite(r *http.Request, t *target, u *url.URL) {
 		}
 	}
 	r.RequestURI = s
+}
+
+// isPublic reports whether u is already t's public form.
+func (l *Layout) isPublic(u *url.URL, t *target) bool {
+	return u.RawPath == "" && t.query == u.RawQuery && l.isPublicPath(u.Path, t)
 }
 
 // isPublicPath reports whether p is already t's public path.
