@@ -54,7 +54,7 @@ func TestFFmpegReadsTheWholeStream(t *testing.T) {
 			t.Errorf("ffmpeg never fetched %s", public)
 		}
 	}
-	f.clock.advance(privatevideo.DefaultGrace + time.Second)
+	f.clock.Advance(privatevideo.DefaultGrace + time.Second)
 	out, err := run()
 	if err == nil || !strings.Contains(out, "403") {
 		t.Fatalf("second ffmpeg run: %v\n%s\nwant a 403 refusal", err, out)

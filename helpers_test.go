@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/privatevideo/privatevideo"
+	"github.com/privatevideo/privatevideo/internal/testclock"
 	"github.com/privatevideo/privatevideo/store"
 )
 
@@ -25,29 +26,11 @@ type fixture struct {
 	mw    *privatevideo.Middleware
 	srv   *httptest.Server
 	store *countingStore
-	clock *clock
+	clock *testclock.Clock
 	keys  []privatevideo.Key
 
 	mu        sync.Mutex
 	decisions []privatevideo.Decision
-}
-
-// clock is a settable clock for expiry tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // countingStore counts the calls that reach the real store underneath, so a
@@ -119,12 +102,12 @@ func newFixture(t *testing.T, opts ...privatevideo.Option) *fixture {
 	f := &fixture{
 		t:     t,
 		store: &countingStore{Store: store.NewMemory(0)},
-		clock: &clock{t: time.Now()},
+		clock: testclock.New(time.Now()),
 		keys:  []privatevideo.Key{newKey(t)},
 	}
 	all := append([]privatevideo.Option{
 		privatevideo.WithStore(f.store),
-		privatevideo.WithClock(f.clock.now),
+		privatevideo.WithClock(f.clock.Now),
 		privatevideo.WithInsecureCookies(), // httptest serves plain HTTP
 		privatevideo.WithDecisionHook(func(d privatevideo.Decision) {
 			f.mu.Lock()
@@ -155,7 +138,7 @@ func (f *fixture) issue(video string) string {
 
 func (f *fixture) state(tok string) store.State {
 	f.t.Helper()
-	rec, err := f.store.Store.Lookup(context.Background(), tok, f.clock.now())
+	rec, err := f.store.Store.Lookup(context.Background(), tok, f.clock.Now())
 	if err != nil {
 		f.t.Fatalf("Lookup: %v", err)
 	}

@@ -130,7 +130,7 @@ func TestOneBrowserPlaysAnotherIsRefused(t *testing.T) {
 		t.Fatalf("requests with a valid session made %d store calls, want none", n-calls)
 	}
 	wantDenied(t, "second browser", f.get(b2, manifest), http.StatusForbidden, "token-used")
-	f.clock.advance(privatevideo.DefaultGrace + time.Second)
+	f.clock.Advance(privatevideo.DefaultGrace + time.Second)
 	wantDenied(t, "second browser, after the grace", f.get(b2, manifest), http.StatusForbidden, "token-used")
 	wantOK(t, "first browser, still", f.get(b1, manifest))
 }
@@ -141,9 +141,9 @@ func TestSessionLastsUntilItsEnd(t *testing.T) {
 	b := f.browser("one")
 	manifest := tokenPath("v1", tok, "hls/manifest.m3u8")
 	wantOK(t, "open", f.get(b, manifest))
-	f.clock.advance(23 * time.Hour)
+	f.clock.Advance(23 * time.Hour)
 	wantOK(t, "23 hours later (past the token's own expiry)", f.get(b, manifest))
-	f.clock.advance(time.Hour + time.Second)
+	f.clock.Advance(time.Hour + time.Second)
 	// The browser still sends the cookie (its Max-Age is real time); the
 	// middleware's clock says the session is over and the record is gone.
 	wantDenied(t, "after 24 hours", f.get(b, manifest), http.StatusForbidden, "token-unknown")
@@ -181,7 +181,7 @@ func TestGraceAdmitsSameClientParallelFirstRequests(t *testing.T) {
 		wantOK(t, "parallel first request "+paths[i], res)
 	}
 	wantDenied(t, "another client within the grace", f.get(f.browser("other"), tokenPath("v1", tok, "thumbnail.jpg")), http.StatusForbidden, "token-used")
-	f.clock.advance(privatevideo.DefaultGrace + time.Second)
+	f.clock.Advance(privatevideo.DefaultGrace + time.Second)
 	wantDenied(t, "same client after the grace", f.get(f.browser("same"), tokenPath("v1", tok, "thumbnail.jpg")), http.StatusForbidden, "token-used")
 }
 
@@ -271,7 +271,7 @@ func TestUnknownAndExpiredTokens(t *testing.T) {
 	f := newFixture(t, privatevideo.WithTokenTTL(time.Hour))
 	wantDenied(t, "never issued", f.get(f.player("p"), tokenPath("v1", privatevideo.NewToken(), "x")), http.StatusForbidden, "token-unknown")
 	tok := f.issue("v1")
-	f.clock.advance(time.Hour + time.Second)
+	f.clock.Advance(time.Hour + time.Second)
 	wantDenied(t, "expired unredeemed", f.get(f.player("p"), tokenPath("v1", tok, "x")), http.StatusForbidden, "token-unknown")
 }
 
@@ -332,7 +332,7 @@ func TestSessionEndpointAndAvh(t *testing.T) {
 		t.Fatalf("session endpoint body %q: %v", res.body, err)
 	}
 	exp, err := time.Parse(time.RFC3339, answer.ExpiresAt)
-	if err != nil || exp.Sub(f.clock.now()) < 23*time.Hour || exp.Sub(f.clock.now()) > 24*time.Hour {
+	if err != nil || exp.Sub(f.clock.Now()) < 23*time.Hour || exp.Sub(f.clock.Now()) > 24*time.Hour {
 		t.Fatalf("expires_at %q, want about 24 hours from now", answer.ExpiresAt)
 	}
 	if url.QueryEscape(answer.SessionToken) != answer.SessionToken {
@@ -352,7 +352,7 @@ func TestSessionEndpointAndAvh(t *testing.T) {
 	if res.status != http.StatusOK || !strings.Contains(res.body, answer.SessionToken) {
 		t.Fatalf("session endpoint with a valid session: %d %q", res.status, res.body)
 	}
-	f.clock.advance(privatevideo.DefaultGrace + time.Second)
+	f.clock.Advance(privatevideo.DefaultGrace + time.Second)
 	wantDenied(t, "second POST from another player", f.do(f.player("other"), http.MethodPost, tokenPath("v1", tok, "session")), http.StatusForbidden, "token-used")
 }
 
@@ -376,7 +376,7 @@ func TestBadSessions(t *testing.T) {
 	fs := redeemSession(t, foreign, "v1", ftok)
 	wantDenied(t, "foreign key", f.get(f.player("p"), "/vod/v1/x?avh="+fs), http.StatusForbidden, "session-invalid")
 
-	f.clock.advance(24*time.Hour + time.Second)
+	f.clock.Advance(24*time.Hour + time.Second)
 	wantDenied(t, "expired", f.get(f.player("p"), "/vod/v1/x?avh="+s), http.StatusForbidden, "session-expired")
 	wantDenied(t, "expired and tampered: expired wins", f.get(f.player("p"), "/vod/v1/x?avh=garbage&avh="+s), http.StatusForbidden, "session-expired")
 }
@@ -572,7 +572,7 @@ func TestDenialsLeakNothing(t *testing.T) {
 	f := newFixture(t, privatevideo.WithLogger(logger))
 	tok := f.issue("v1")
 	s := redeemSession(t, f, "v1", tok)
-	f.clock.advance(time.Minute)
+	f.clock.Advance(time.Minute)
 	for _, path := range []string{
 		tokenPath("v1", tok, "x"),
 		tokenPath("v2", tok, "x"),

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/privatevideo/privatevideo"
+	"github.com/privatevideo/privatevideo/internal/testclock"
 	"github.com/privatevideo/privatevideo/store"
 )
 
@@ -56,11 +57,11 @@ func newMediaFixture(t *testing.T, opts ...privatevideo.Option) (*fixture, *requ
 	f := &fixture{
 		t:     t,
 		store: &countingStore{Store: store.NewMemory(0)},
-		clock: &clock{t: time.Now()},
+		clock: testclock.New(time.Now()),
 		keys:  []privatevideo.Key{newKey(t)},
 	}
 	all := append([]privatevideo.Option{
-		privatevideo.WithStore(f.store), privatevideo.WithClock(f.clock.now), privatevideo.WithInsecureCookies(),
+		privatevideo.WithStore(f.store), privatevideo.WithClock(f.clock.Now), privatevideo.WithInsecureCookies(),
 	}, opts...)
 	mw, err := privatevideo.New(f.keys, all...)
 	if err != nil {
@@ -334,7 +335,7 @@ func TestMP4Ranges(t *testing.T) {
 	if res.status != http.StatusPartialContent || lastModified == "" {
 		t.Fatalf("first range: %d, Last-Modified %q", res.status, lastModified)
 	}
-	f.clock.advance(time.Minute) // past the grace: only the cookie opens it now
+	f.clock.Advance(time.Minute) // past the grace: only the cookie opens it now
 	res = f.get(b, mp4, "Range", "bytes=10-19", "If-Range", lastModified)
 	if res.status != http.StatusPartialContent || res.body != string(file[10:20]) {
 		t.Fatalf("If-Range, unchanged: %d %q", res.status, res.body)

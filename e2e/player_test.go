@@ -7,42 +7,24 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/privatevideo/privatevideo"
+	"github.com/privatevideo/privatevideo/internal/testclock"
 	"github.com/privatevideo/privatevideo/store"
 )
 
-// clock lets a test move the middleware past the grace window.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // server runs the middleware, the player page and the fixture stream of the
 // root module (testdata/media, video "v1").
-func server(t *testing.T, opts ...privatevideo.Option) (*httptest.Server, *privatevideo.Middleware, *clock) {
+func server(t *testing.T, opts ...privatevideo.Option) (*httptest.Server, *privatevideo.Middleware, *testclock.Clock) {
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)
-	c := &clock{t: time.Now()}
+	c := testclock.New(time.Now())
 	opts = append([]privatevideo.Option{
-		privatevideo.WithStore(store.NewMemory(0)), privatevideo.WithInsecureCookies(), privatevideo.WithClock(c.now),
+		privatevideo.WithStore(store.NewMemory(0)), privatevideo.WithInsecureCookies(), privatevideo.WithClock(c.Now),
 	}, opts...)
 	mw, err := privatevideo.New([]privatevideo.Key{{Hash: key}}, opts...)
 	if err != nil {
@@ -164,7 +146,7 @@ func TestPlayerCookieMode(t *testing.T) {
 	plays(t, ctx, "first open", chromedp.Navigate(url))
 	plays(t, ctx, "reload", chromedp.Reload())
 
-	clk.advance(privatevideo.DefaultGrace + time.Second)
+	clk.Advance(privatevideo.DefaultGrace + time.Second)
 	other, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
 	defer cancel()
 	if reason := refused(t, other, "another browser", url); reason != "token-used" {
