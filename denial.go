@@ -35,7 +35,21 @@ var (
 	ErrSessionExpired   = &Denial{reason: "session-expired", title: "Your viewing session has expired. Ask for a new link to watch again."}
 	ErrSessionInvalid   = &Denial{reason: "session-invalid", title: "Your viewing session is not valid for this video."}
 	ErrStoreUnavailable = &Denial{reason: "store-unavailable", title: "The video service is briefly unavailable. Try again in a moment.", status: http.StatusServiceUnavailable}
+	// ErrMethod refuses a method that private videos do not answer: only
+	// GET and HEAD (and POST to the session endpoint) reach the wrapped
+	// handler, and OPTIONS is answered by the middleware itself. The answer
+	// is 405 with an Allow header, before any store call.
+	ErrMethod = &Denial{reason: "method-not-allowed", title: "This request method is not allowed here.", status: http.StatusMethodNotAllowed}
 )
+
+// denials lists every Denial, so that what must know them all (the player
+// page's sentences, the tests) cannot miss a new one.
+var denials = []*Denial{ErrMalformed, ErrTokenRequired, ErrNotRedeemed, ErrTokenUsed, ErrTokenUnknown,
+	ErrWrongVideo, ErrTokenRevoked, ErrSessionExpired, ErrSessionInvalid, ErrStoreUnavailable, ErrMethod}
+
+// Denials returns every reason the middleware can refuse a request with, in
+// the order of the request table.
+func Denials() []*Denial { return append([]*Denial(nil), denials...) }
 
 // errMalformedToken is what ParseToken returns; it is ErrMalformed to errors.Is.
 var errMalformedToken = fmt.Errorf("%w: not a private token", ErrMalformed)

@@ -43,8 +43,7 @@ func cspHash(s string) string {
 // words why playback is refused, in the same words as the HTML denial page.
 func reasonsJSON() string {
 	m := map[string]string{"playback": "This video cannot be played in this browser."}
-	for _, d := range []*Denial{ErrMalformed, ErrTokenRequired, ErrNotRedeemed, ErrTokenUsed, ErrTokenUnknown,
-		ErrWrongVideo, ErrTokenRevoked, ErrSessionExpired, ErrSessionInvalid, ErrStoreUnavailable} {
+	for _, d := range denials {
 		m[d.reason] = d.title
 	}
 	b, _ := json.Marshal(m)
@@ -73,11 +72,23 @@ type playerData struct {
 func (m *Middleware) Player(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		video, ok := m.layout.pageVideo(r.URL.Path)
-		if !ok || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		if !ok {
 			next.ServeHTTP(w, r)
 			return
 		}
-		m.servePlayer(w, r, video)
+		// The page path is the player's alone, whatever the method: next
+		// (a file server, an origin) never sees it, so it cannot answer it
+		// with a directory listing or media.
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+			m.servePlayer(w, r, video)
+		case http.MethodOptions:
+			w.Header().Set("Allow", pageMethods)
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			w.Header().Set("Allow", pageMethods)
+			m.errorHandler(w, r, ErrMethod)
+		}
 	})
 }
 
@@ -116,6 +127,9 @@ func (m *Middleware) servePlayer(w http.ResponseWriter, r *http.Request, video s
 		w.Write(buf.Bytes())
 	}
 }
+
+// pageMethods are the methods the player page answers.
+const pageMethods = "GET, HEAD, OPTIONS"
 
 // pageVideo reports whether p is a player page's public path, /vod/{id}, and
 // returns the video ID.
