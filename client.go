@@ -24,16 +24,11 @@ var DefaultPreviewAgents = []string{
 	"Iframely", "Embedly",
 }
 
-// nonRedeeming reports whether r must not redeem a token: anything but GET
-// (and POST to the session endpoint), speculative loads, and preview agents.
-func (m *Middleware) nonRedeeming(r *http.Request, rt route) bool {
-	switch r.Method {
-	case http.MethodGet:
-	case http.MethodPost:
-		if rt != routeSession {
-			return true
-		}
-	default:
+// nonRedeeming reports whether r must not redeem a token: HEAD (the other
+// methods that are not GET, or POST to the session endpoint, never get this
+// far), speculative loads, and preview agents.
+func (m *Middleware) nonRedeeming(r *http.Request) bool {
+	if r.Method == http.MethodHead {
 		return true
 	}
 	h := r.Header

@@ -99,23 +99,19 @@ type target struct {
 
 // parse reads u. It reports false when u is not under the prefix (the
 // request is not the middleware's). For a request that is, a structural
-// problem (bad video ID, encoded slash, oversized URL) is a non-nil error,
-// and a problem with the private token only is in t.tokenErr, since a public
-// video ignores the token.
+// problem (bad video ID, an asset outside the grammar, oversized URL) is a
+// non-nil error, and a problem with the private token only is in
+// t.tokenErr, since a public video ignores the token.
 //
-// Nothing in the result can climb out of the video: the asset is cleaned
-// as a rooted path, so "..", "." and "//" stay inside, and segments that
-// decode to a slash, a backslash or a NUL are refused.
+// Assets follow the strict grammar of validSegment: nothing in the result
+// can climb out of the video, as Go reads the path or as any common origin
+// would (see the package documentation, "Asset paths").
 func (l *Layout) parse(u *url.URL) (t target, ours bool, err error) {
 	p := u.Path
 	root := l.Prefix[:len(l.Prefix)-1] // "/vod"
 	if !strings.HasPrefix(p, l.Prefix) && p != root {
-		// A path that only reaches the prefix after cleaning ("/x/../vod/…")
-		// would reach a file server's copy of the video: refuse it.
-		if hasDotSegments(p) {
-			if c := path.Clean(p); strings.HasPrefix(c, l.Prefix) || c == root {
-				return t, true, errMalformedPath
-			}
+		if l.readsAsPrefix(u) {
+			return t, true, errMalformedPath
 		}
 		return t, false, nil
 	}
@@ -137,55 +133,16 @@ func (l *Layout) parse(u *url.URL) (t target, ours bool, err error) {
 	if len(p) > len(root) {
 		rest = p[len(l.Prefix):]
 	}
-
-	first, rest, more := strings.Cut(rest, "/")
-	if escaped {
-		if first, err = unescapeSegment(first); err != nil {
-			return t, true, err
-		}
+	if rest, err = l.parseVideo(&t, rest, escaped); err != nil {
+		return t, true, err
 	}
-	if i := strings.IndexByte(first, '='); i >= 0 {
-		// The glued form, /vod/{id}token={T}.
-		id, glue := first[:i], first[i+1:]
-		if !strings.HasSuffix(id, l.TokenParam) {
-			return t, true, errMalformedPath
-		}
-		first = strings.TrimSuffix(id, l.TokenParam)
-		t.setToken(glue, false)
-	}
-	if !ValidVideoID(first) {
-		return t, true, errMalformedID
-	}
-	t.video = first
-
-	if more {
-		seg, after, hasAfter := strings.Cut(rest, "/")
-		if escaped {
-			if seg, err = unescapeSegment(seg); err != nil {
-				return t, true, err
-			}
-		}
-		if seg == l.TokenSegment {
-			tok, afterTok, _ := strings.Cut(after, "/")
-			if escaped {
-				if tok, err = unescapeSegment(tok); err != nil {
-					return t, true, err
-				}
-			}
-			if !hasAfter || tok == "" {
-				return t, true, errMalformedPath // "/vod/{id}/token" with no token
-			}
-			t.setToken(tok, true)
-			rest = afterTok
-		}
-	}
-	if t.asset, err = cleanAsset(p, rest, escaped); err != nil {
+	if t.asset, err = checkAsset(p, rest, escaped); err != nil {
 		return t, true, err
 	}
 	if l.reserved(t.asset) {
-		// "/vod/{id}//token/…" and the like: the token segment is reserved
-		// as the first segment of an asset, so a public path never reads as a
-		// private one.
+		// "/vod/{id}/Token/…" and the like: the token segment is reserved
+		// as the first segment of an asset, in any case, so a public path
+		// never reads as a private one.
 		return t, true, errMalformedPath
 	}
 	switch {
@@ -200,16 +157,67 @@ func (l *Layout) parse(u *url.URL) (t target, ours bool, err error) {
 	return t, true, nil
 }
 
+// parseVideo reads the video ID (or its glued form, {id}token={T}) and the
+// token segments from rest, the path after the prefix, and returns what
+// follows them: the asset's path without its leading slash, or "" for the
+// player page.
+func (l *Layout) parseVideo(t *target, rest string, escaped bool) (string, error) {
+	first, rest, more := strings.Cut(rest, "/")
+	var err error
+	if escaped {
+		if first, err = unescapeSegment(first); err != nil {
+			return "", err
+		}
+	}
+	if i := strings.IndexByte(first, '='); i >= 0 {
+		// The glued form, /vod/{id}token={T}.
+		id, glue := first[:i], first[i+1:]
+		if !strings.HasSuffix(id, l.TokenParam) {
+			return "", errMalformedPath
+		}
+		first = strings.TrimSuffix(id, l.TokenParam)
+		t.setToken(glue, false)
+	}
+	if !ValidVideoID(first) {
+		return "", errMalformedID
+	}
+	t.video = first
+	if !more {
+		return "", nil
+	}
+	seg, after, hasAfter := strings.Cut(rest, "/")
+	if escaped {
+		if seg, err = unescapeSegment(seg); err != nil {
+			return "", err
+		}
+	}
+	if seg != l.TokenSegment {
+		return rest, nil
+	}
+	tok, afterTok, _ := strings.Cut(after, "/")
+	if escaped {
+		if tok, err = unescapeSegment(tok); err != nil {
+			return "", err
+		}
+	}
+	if !hasAfter || tok == "" {
+		return "", errMalformedPath // "/vod/{id}/token" with no token
+	}
+	t.setToken(tok, true)
+	return afterTok, nil
+}
+
 var (
 	errMalformedPath = fmt.Errorf("%w: path", ErrMalformed)
 	errMalformedID   = fmt.Errorf("%w: video ID", ErrMalformed)
 	errTwoTokens     = fmt.Errorf("%w: two different tokens", ErrMalformed)
 )
 
-// reserved reports whether asset starts with the token segment.
+// reserved reports whether asset starts with the token segment, in any
+// letter case (a case-insensitive origin reads "Token" as "token").
 func (l *Layout) reserved(asset string) bool {
 	n := len(l.TokenSegment)
-	return len(asset) > n && asset[1:n+1] == l.TokenSegment && (len(asset) == n+1 || asset[n+1] == '/')
+	return len(asset) > n && strings.EqualFold(asset[1:n+1], l.TokenSegment) && (len(asset) == n+1 || asset[n+1] == '/')
 }
 
 // setToken records a private token from the path or the query, checking it
@@ -229,59 +237,165 @@ func (t *target) setToken(raw string, inPath bool) {
 	}
 }
 
-// hasDotSegments reports whether p has segments that path.Clean would
-// remove: "", "." or "..".
-func hasDotSegments(p string) bool {
-	// Every such segment starts with "/." or "//": look closer only then.
-	if !strings.Contains(p, "/.") && !strings.Contains(p, "//") {
-		return false
-	}
-	return strings.Contains(p, "//") || strings.Contains(p, "/./") || strings.Contains(p, "/../") ||
-		strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..")
-}
-
-// cleanAsset turns rest, the path after the video (or after its token), a
-// suffix of p, into a rooted, clean asset path, or "" for the video's root.
-// In the common case (no escapes, nothing to clean) it is a slice of p.
-func cleanAsset(p, rest string, escaped bool) (string, error) {
+// checkAsset turns rest, the path after the video (or after its token)
+// without its leading slash, a suffix of p, into the asset: "/" + rest with each segment
+// decoded once, or "" for the video's root. Every segment must be
+// non-empty, not a dot segment, and made of the asset alphabet
+// (validSegment); a trailing slash is allowed only at the video's root.
+// In the common case (no escapes) the asset is a slice of p.
+func checkAsset(p, rest string, escaped bool) (string, error) {
 	if rest == "" {
 		return "", nil
 	}
-	var asset string
-	if escaped {
-		var b strings.Builder
+	if !escaped {
 		for seg := range strings.SplitSeq(rest, "/") {
-			s, err := unescapeSegment(seg)
-			if err != nil {
-				return "", err
+			if !validSegment(seg) {
+				return "", errMalformedPath
 			}
-			b.WriteByte('/')
-			b.WriteString(s)
 		}
-		asset = b.String()
-	} else {
-		if strings.ContainsAny(rest, "\\\x00") {
+		return p[len(p)-len(rest)-1:], nil // rest is always preceded by a slash
+	}
+	var b strings.Builder
+	b.Grow(len(rest) + 1)
+	for seg := range strings.SplitSeq(rest, "/") {
+		s, err := url.PathUnescape(seg)
+		if err != nil || !validSegment(s) {
 			return "", errMalformedPath
 		}
-		asset = p[len(p)-len(rest)-1:] // rest is always preceded by a slash
+		b.WriteByte('/')
+		b.WriteString(s)
 	}
-	if hasDotSegments(asset) || strings.HasSuffix(asset, "/") {
-		asset = path.Clean(asset)
-	}
-	if asset == "/" {
-		return "", nil
-	}
-	return asset, nil
+	return b.String(), nil
 }
 
-// unescapeSegment decodes one path segment and refuses what must not be in
-// one: a slash (from %2F), a backslash or a NUL.
+// assetByte marks the bytes an asset's path segment may hold once decoded:
+// RFC 3986's unreserved characters and the sub-delimiters "!$&'()*+,=", plus
+// "@". Not in it, on purpose: "%" (so a second decoding changes nothing),
+// ";" (Tomcat and Jetty drop ";params" before resolving dot segments), "\"
+// (a slash to Windows servers and to browsers), ":" (drive letters, NTFS
+// streams), "/", "?", "#", spaces, controls and every non-ASCII byte.
+var assetByte = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "-._~!$&'()*+,=@" {
+		t[c] = true
+	}
+	return t
+}()
+
+// validSegment reports whether seg, one decoded segment of an asset's path,
+// is in the asset grammar: 1 to 255 bytes of assetByte, and not "." or "..".
+func validSegment(seg string) bool {
+	if seg == "" || len(seg) > 255 || seg == "." || seg == ".." {
+		return false
+	}
+	for i := 0; i < len(seg); i++ {
+		if !assetByte[seg[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// unescapeSegment decodes one path segment of the video ID or token part
+// and refuses what must not be in one: a slash (from %2F), a backslash or a
+// NUL. What it returns is then checked as a video ID, a token or a name of
+// the layout.
 func unescapeSegment(s string) (string, error) {
 	u, err := url.PathUnescape(s)
 	if err != nil || strings.ContainsAny(u, "/\\\x00") {
 		return "", errMalformedPath
 	}
 	return u, nil
+}
+
+// readsAsPrefix reports whether u, whose path is not under the prefix as Go
+// reads it, would be read as under it by some common server: one that
+// ignores letter case (Windows, macOS file systems), treats a backslash as
+// a slash (IIS, Windows), drops ";params" (Tomcat, Jetty), decodes percent
+// escapes again, or resolves dot segments ("/x/../vod/…"). Such a path
+// would reach a copy of a private video without a token, so it is refused.
+func (l *Layout) readsAsPrefix(u *url.URL) bool {
+	p := u.Path
+	if u.RawPath != "" {
+		p = u.RawPath
+	}
+	if !strings.ContainsAny(p, "\\;%.") && !strings.Contains(p, "//") {
+		// The common case: only letter case can make it read as ours.
+		return hasPrefixFold(p, l.Prefix) || strings.EqualFold(p, l.Prefix[:len(l.Prefix)-1])
+	}
+	if len(p) > maxPath*3 {
+		return true // too long to reason about: refuse
+	}
+	// Read p the way the loosest of those servers would, decoding up to
+	// three times, and see whether it ever lands under the prefix.
+	for range 4 {
+		if l.loosely(p) {
+			return true
+		}
+		q, err := url.PathUnescape(p)
+		if err != nil {
+			q = lenientUnescape(p)
+		}
+		if q == p {
+			break
+		}
+		p = q
+	}
+	return false
+}
+
+// loosely reports whether p lands under the prefix once backslashes are
+// slashes, ";params" are dropped, dot segments are resolved and case is
+// ignored.
+func (l *Layout) loosely(p string) bool {
+	p = strings.ReplaceAll(p, "\\", "/")
+	if strings.IndexByte(p, ';') >= 0 {
+		segs := strings.Split(p, "/")
+		for i, s := range segs {
+			segs[i], _, _ = strings.Cut(s, ";")
+		}
+		p = strings.Join(segs, "/")
+	}
+	c := path.Clean("/" + p)
+	return hasPrefixFold(c+"/", l.Prefix)
+}
+
+// lenientUnescape decodes the %XX escapes of s that are valid and keeps the
+// rest, as many servers do.
+func lenientUnescape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]) {
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // scanQuery picks the token and session parameters out of a raw query and

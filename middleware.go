@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/textproto"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -221,9 +222,17 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		m.passPublic(w, r, next, t, start)
 		return
 	}
-	// Row 3: a CORS preflight carries no credentials; the handler answers it.
+	// Row 3: OPTIONS is answered here, never by the handler: many handlers
+	// (http.FileServer, most origins) answer it like GET.
 	if r.Method == http.MethodOptions {
-		m.pass(w, r, next, t, start, allowPreflight, access{video: t.video, token: t.token})
+		m.answerOptions(w, r, t, start)
+		return
+	}
+	// The method is part of the boundary: only GET and HEAD (and POST to
+	// the session endpoint) go on, refused before any store call.
+	if !methodAllowed(r.Method, t.route) {
+		w.Header().Set("Allow", allowedMethods(t.route))
+		m.deny(w, r, t, start, ErrMethod)
 		return
 	}
 	// Row 4: the token.
@@ -278,7 +287,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		return
 	}
 	// Row 7: requests that must not redeem.
-	if m.nonRedeeming(r, t.route) {
+	if m.nonRedeeming(r) {
 		m.deny(w, r, t, start, m.stateOf(r.Context(), t, now))
 		return
 	}
@@ -512,11 +521,37 @@ func (m *Middleware) answerSession(w http.ResponseWriter, r *http.Request, t *ta
 	w.Write(append(body, '\n'))
 }
 
+// methodAllowed reports whether a request for a private video with this
+// method may go on to be decided.
+func methodAllowed(method string, rt route) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodPost && rt == routeSession
+}
+
+// allowedMethods is the Allow header of a route of a private video.
+func allowedMethods(rt route) string {
+	if rt == routeSession {
+		return "GET, HEAD, POST, OPTIONS"
+	}
+	return "GET, HEAD, OPTIONS"
+}
+
+// answerOptions answers an OPTIONS request that is not a CORS preflight
+// from an allowed origin (those are answered by cors.apply): an empty 204.
+func (m *Middleware) answerOptions(w http.ResponseWriter, r *http.Request, t *target, start time.Time) {
+	m.decided(r, t, start, allowPreflight, nil)
+	h := w.Header()
+	h.Set("Allow", allowedMethods(t.route))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // redirectToPath answers a request whose token came in the query (or glued)
 // for an asset with a redirect to the same asset under the token's path.
 func (m *Middleware) redirectToPath(w http.ResponseWriter, r *http.Request, t *target, start time.Time) {
 	m.decided(r, t, start, allowRedirect, nil)
-	loc := m.layout.tokenPath(t.video, t.token) + t.asset
+	// The Location is built escaped: the decoded asset must not become a
+	// query, a fragment or a header break in it.
+	loc := (&url.URL{Path: m.layout.tokenPath(t.video, t.token) + t.asset}).EscapedPath()
 	if t.query != "" {
 		loc += "?" + t.query
 	}

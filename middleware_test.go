@@ -56,7 +56,9 @@ func TestPreflightNeverRedeems(t *testing.T) {
 	tok := f.issue("v1")
 	res := f.do(f.player("p"), http.MethodOptions, tokenPath("v1", tok, "hls/manifest.m3u8"),
 		"Origin", "https://embed.example", "Access-Control-Request-Method", "GET")
-	wantOK(t, "preflight", res)
+	if res.status != http.StatusNoContent || res.body != "" || res.header.Get("Allow") != "GET, HEAD, OPTIONS" {
+		t.Fatalf("preflight: %d %q Allow %q, want an empty 204 from the middleware", res.status, res.body, res.header.Get("Allow"))
+	}
 	if s := f.state(tok); s != store.Issued {
 		t.Fatalf("after a preflight the token is %v, want issued", s)
 	}
@@ -210,7 +212,6 @@ func TestNonRedeemingRequests(t *testing.T) {
 		{"WhatsApp", http.MethodGet, []string{"User-Agent", "WhatsApp/2.23.20.0"}},
 		{"Discord", http.MethodGet, []string{"User-Agent", "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)"}},
 		{"Teams", http.MethodGet, []string{"User-Agent", "Mozilla/5.0 SkypeUriPreview Preview/0.5"}},
-		{"PUT", http.MethodPut, nil},
 	}
 	for _, c := range cases {
 		res := f.do(f.player("p"), c.method, manifest, c.header...)
@@ -442,13 +443,14 @@ func TestPathsStayInsideTheVideo(t *testing.T) {
 	wantOK(t, "open", f.get(b, tokenPath("v1", tok, "x")))
 	base := "/vod/v1/token/" + tok
 	for _, c := range []struct{ path, want string }{
-		{base + "/../../v2/secret", "/vod/v1/v2/secret"},
-		{base + "/hls/../../../../etc/passwd", "/vod/v1/etc/passwd"},
-		{base + "//hls//720p//seg.ts", "/vod/v1/hls/720p/seg.ts"},
-		{base + "/./hls/./x.ts", "/vod/v1/hls/x.ts"},
-		{base + "/%2E%2E/%2E%2E/v2/secret", "/vod/v1/v2/secret"},
-		{base + "/hls/%2e%2e/%2e%2e/%2e%2e/x", "/vod/v1/x"},
+		{base + "/../../v2/secret", ""},
+		{base + "/hls/../../../../etc/passwd", ""},
+		{base + "//hls//720p//seg.ts", ""},
+		{base + "/./hls/./x.ts", ""},
+		{base + "/%2E%2E/%2E%2E/v2/secret", ""},
+		{base + "/hls/%2e%2e/%2e%2e/%2e%2e/x", ""},
 		{base + "/hls/seg%41.ts", "/vod/v1/hls/segA.ts"},
+		{base + "/hls/seg(1).ts", "/vod/v1/hls/seg(1).ts"},
 		{"/vod/v1/../v2/x?avh=nope", ""},
 	} {
 		req, _ := http.NewRequest(http.MethodGet, f.srv.URL+c.path, nil)

@@ -2,6 +2,7 @@ package privatevideo
 
 import (
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"time"
@@ -22,18 +23,25 @@ func (m *Middleware) pass(w http.ResponseWriter, r *http.Request, next http.Hand
 	m.decided(r, t, start, how, nil)
 	byName := hasSuffixFold(t.asset, ".m3u8")
 	st := &passState{
-		rw:  responseWriter{ResponseWriter: w, noReferrer: t.route == routePage || byName, byName: byName, m: m},
+		rw:  responseWriter{ResponseWriter: w, noReferrer: t.route == routePage || byName, byName: byName, head: r.Method == http.MethodHead, m: m},
 		ctx: accessContext{Context: r.Context(), access: a},
 	}
 	r = r.WithContext(&st.ctx)
 	m.layout.rewrite(r, t, &st.url)
-	if a.sessionToken != "" {
+	rewriting := a.sessionToken != "" && byName
+	if rewriting {
 		st.rw.rewrite = playlistRewriter{param: m.layout.SessionParam, value: a.sessionToken, host: r.Host, hosts: m.playlistHosts}
-		if byName {
+	}
+	if cookie := m.hasSessionCookie(r.Header); cookie || rewriting {
+		// The request's header map is the caller's too: change a copy.
+		r.Header = r.Header.Clone()
+		if cookie {
+			m.dropSessionCookie(r.Header)
+		}
+		if rewriting {
 			// The playlist must come whole and readable to be rewritten:
 			// no range, no compression (a proxy then asks its origin for
-			// identity; a compressed answer is still decoded in finish).
-			r.Header = r.Header.Clone()
+			// identity; a compressed answer is still decoded).
 			r.Header.Del("Range")
 			r.Header.Del("If-Range")
 			r.Header.Del("Accept-Encoding")
@@ -51,11 +59,48 @@ func hasSuffixFold(s, suffix string) bool {
 // and session parameters removed.
 func (m *Middleware) passPublic(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start time.Time) {
 	m.decided(r, t, start, allowPublic, nil)
-	if !m.layout.isPublic(r.URL, t) {
+	cookie := m.hasSessionCookie(r.Header)
+	if !m.layout.isPublic(r.URL, t) || cookie {
 		r = r.WithContext(r.Context()) // a shallow copy: the caller's request stays as it was
 		m.layout.rewrite(r, t, new(url.URL))
 	}
+	if cookie {
+		r.Header = r.Header.Clone()
+		m.dropSessionCookie(r.Header)
+	}
 	next.ServeHTTP(w, r)
+}
+
+// hasSessionCookie reports whether h carries a cookie of the session
+// cookie's name. It errs on the side of yes: dropSessionCookie decides.
+func (m *Middleware) hasSessionCookie(h http.Header) bool {
+	for _, line := range h["Cookie"] {
+		if strings.Contains(line, m.cookie.name) {
+			return true
+		}
+	}
+	return false
+}
+
+// dropSessionCookie removes the session cookies from h's Cookie lines and
+// keeps the site's other cookies, so that no session token reaches the
+// wrapped handler, an origin behind it, or their logs.
+func (m *Middleware) dropSessionCookie(h http.Header) {
+	var kept []string
+	for _, line := range h["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			part = textproto.TrimString(part)
+			name, _, _ := strings.Cut(part, "=")
+			if part != "" && textproto.TrimString(name) != m.cookie.name {
+				kept = append(kept, part)
+			}
+		}
+	}
+	if len(kept) == 0 {
+		delete(h, "Cookie")
+		return
+	}
+	h["Cookie"] = []string{strings.Join(kept, "; ")}
 }
 
 // rewrite sets r's URL (in u, a fresh URL) and RequestURI to the public form

@@ -25,6 +25,9 @@ type playlistRewriter struct {
 // sameHost reports whether an absolute URI's host (with port, as written)
 // serves this session.
 func (p *playlistRewriter) sameHost(h string) bool {
+	if h == "" {
+		return false
+	}
 	if strings.EqualFold(h, p.host) {
 		return true
 	}
@@ -178,31 +181,104 @@ func (p *playlistRewriter) uri(out []byte, u []byte) []byte {
 }
 
 // ours reports whether u, a URI from a playlist, is served under this
-// session: relative references are; absolute ones only on allowed hosts.
+// session. It is decided as the players that read the playlist decide it:
+// by the WHATWG URL rules of browsers, hls.js and Shaka, resolving u against
+// the playlist's http(s) URL. There a backslash is a slash, tabs and
+// newlines inside the URI are dropped, "//host" and any run of slashes after
+// a scheme name a host, and scheme and host ignore case.
+//
+// Relative references are ours. A reference that names a host is ours only
+// when the host is the request's own or one of the allowed hosts, written
+// plainly. Whatever a player might read differently from us (userinfo, a
+// percent-escape or a non-ASCII byte in the host, "http:x" without
+// slashes, whose meaning depends on the playlist's scheme) is not ours: the
+// session token stays out of it.
 func (p *playlistRewriter) ours(u []byte) bool {
-	if bytes.HasPrefix(u, []byte("//")) {
-		return p.sameHost(hostOf(u[2:]))
+	s := whatwgClean(u)
+	if i := schemeEnd(s); i > 0 {
+		scheme := string(s[:i])
+		if !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") {
+			return false // skd://, data:, another scheme: not this session's
+		}
+		rest := s[i+1:]
+		return twoSlashes(rest) && p.sameHost(authority(rest))
 	}
-	colon := bytes.IndexByte(u, ':')
-	if colon < 0 || bytes.ContainsAny(u[:colon], "/?#") {
-		return true // no scheme: a relative reference
+	if twoSlashes(s) {
+		return p.sameHost(authority(s))
 	}
-	scheme := string(u[:colon])
-	if !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") {
-		return false
-	}
-	rest, ok := bytes.CutPrefix(u[colon+1:], []byte("//"))
-	return ok && p.sameHost(hostOf(rest))
+	return true
 }
 
-// hostOf returns the authority at the start of s (after "//"), without any
-// userinfo.
-func hostOf(s []byte) string {
-	if i := bytes.IndexAny(s, "/?#"); i >= 0 {
-		s = s[:i]
+// whatwgClean returns u as a WHATWG URL parser reads it: without leading
+// and trailing C0 controls and spaces, and without ASCII tabs and newlines
+// anywhere. It copies only when there is a tab or newline inside.
+func whatwgClean(u []byte) []byte {
+	for len(u) > 0 && u[0] <= ' ' {
+		u = u[1:]
 	}
-	if i := bytes.LastIndexByte(s, '@'); i >= 0 {
-		s = s[i+1:]
+	for len(u) > 0 && u[len(u)-1] <= ' ' {
+		u = u[:len(u)-1]
 	}
-	return string(s)
+	if bytes.ContainsAny(u, "\t\n\r") {
+		u = bytes.Map(func(r rune) rune {
+			if r == '\t' || r == '\n' || r == '\r' {
+				return -1
+			}
+			return r
+		}, u)
+	}
+	return u
+}
+
+// schemeEnd returns the index of the colon that ends s's scheme, or 0 when
+// s has none: a scheme is an ASCII letter, then letters, digits, "+", "-"
+// and ".".
+func schemeEnd(s []byte) int {
+	if len(s) == 0 || !isLetter(s[0]) {
+		return 0
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ':':
+			return i
+		case isLetter(c) || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.':
+		default:
+			return 0
+		}
+	}
+	return 0
+}
+
+func isLetter(c byte) bool { return 'A' <= c&^0x20 && c&^0x20 <= 'Z' }
+
+func isSlash(c byte) bool { return c == '/' || c == '\\' }
+
+// twoSlashes reports whether s starts with two slashes, either way round:
+// what names a host in an http(s) URL.
+func twoSlashes(s []byte) bool { return len(s) >= 2 && isSlash(s[0]) && isSlash(s[1]) }
+
+// authority returns the authority that s, starting with slashes, names: all
+// leading slashes skipped (WHATWG ignores any number of them), then up to
+// the next slash, "?" or "#". It returns "" for one that must not be
+// trusted: userinfo, a percent-escape, a control, a space or a non-ASCII
+// byte, which a parser may decode or map into another host.
+func authority(s []byte) string {
+	for len(s) > 0 && isSlash(s[0]) {
+		s = s[1:]
+	}
+	end := len(s)
+	for i, c := range s {
+		if isSlash(c) || c == '?' || c == '#' {
+			end = i
+			break
+		}
+	}
+	a := s[:end]
+	for _, c := range a {
+		if c == '@' || c == '%' || c <= ' ' || c >= 0x7f {
+			return ""
+		}
+	}
+	return string(a)
 }

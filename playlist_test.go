@@ -64,7 +64,7 @@ func TestPlaylistURIs(t *testing.T) {
 		{"../key.bin", "../key.bin?avh=S3SS10N-t0k3n_"},
 		{"/vod/v1/x.ts", "/vod/v1/x.ts?avh=S3SS10N-t0k3n_"},
 		{"HTTPS://MEDIA.example.com/x", "HTTPS://MEDIA.example.com/x?avh=S3SS10N-t0k3n_"},
-		{"https://user@media.example.com/x", "https://user@media.example.com/x?avh=S3SS10N-t0k3n_"},
+		{"https://user@media.example.com/x", "https://user@media.example.com/x"}, // userinfo: not trusted
 		{"https://media.example.com.evil.net/x", "https://media.example.com.evil.net/x"},
 		{"https://cdn.example.com/x", "https://cdn.example.com/x"}, // the allowed CDN host has a port
 		{"//cdn.example.com:8443/x", "//cdn.example.com:8443/x?avh=S3SS10N-t0k3n_"},

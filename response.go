@@ -2,47 +2,40 @@ package privatevideo
 
 import (
 	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 )
-
-// maxPlaylist caps the playlists the middleware rewrites. A larger one passes
-// unrewritten, with a warning: players without cookies then cannot follow it.
-// A two-hour VOD playlist of 2-second segments is about 200 KB.
-const maxPlaylist = 4 << 20
 
 // responseWriter finishes an allowed response of a private video:
 //   - just before the status line, Cache-Control private (unless the handler
 //     chose something stricter) and, for the player page and playlists,
 //     Referrer-Policy no-referrer;
-//   - within a session, HLS playlists are held back, rewritten so that every
-//     URI carries the session token, and sent with a corrected
-//     Content-Length (see finish).
+//   - within a session that playlists must carry on, HLS playlists are
+//     rewritten on their way so that every URI carries the session token
+//     (playlistWriter).
 type responseWriter struct {
 	http.ResponseWriter
 	noReferrer  bool // the player page or a playlist by its name
 	wroteHeader bool
+	head        bool // a HEAD request: no body will come
 
 	// Playlist rewriting; rewrite.value is empty outside sessions.
-	rewrite   playlistRewriter
-	byName    bool // the asset's name says playlist (.m3u8)
-	m         *Middleware
-	buffering bool
-	status    int
-	buf       []byte
+	rewrite playlistRewriter
+	byName  bool // the asset's name says playlist (.m3u8)
+	m       *Middleware
+	pl      *playlistWriter // set while a playlist is rewritten
 }
 
 func (w *responseWriter) WriteHeader(code int) {
 	if w.wroteHeader || code < 200 { // 1xx (Early Hints) may come first
-		w.ResponseWriter.WriteHeader(code)
+		if w.pl == nil {
+			w.ResponseWriter.WriteHeader(code)
+		}
 		return
 	}
 	w.wroteHeader = true
@@ -57,26 +50,35 @@ func (w *responseWriter) WriteHeader(code int) {
 		h.Set("Referrer-Policy", "no-referrer")
 	}
 	if playlist && code == http.StatusOK && w.rewrite.value != "" {
-		w.buffering, w.status = true, code
-		return // sent by finish, once the body is rewritten
+		if w.pl = w.playlistWriter(code); w.pl != nil {
+			return // the status goes out with the rewritten body
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+// playlistWriter starts rewriting a playlist answer, or returns nil when it
+// must pass as it is: in an encoding the middleware cannot read.
+func (w *responseWriter) playlistWriter(code int) *playlistWriter {
+	p := &playlistWriter{w: w.ResponseWriter, m: w.m, rw: w.rewrite, status: code}
+	switch enc := w.Header().Get("Content-Encoding"); {
+	case enc == "" || strings.EqualFold(enc, "identity"):
+	case strings.EqualFold(strings.TrimSpace(enc), "gzip"):
+		p.gzipped = true
+	default:
+		w.m.warn("privatevideo: a playlist in an encoding the middleware cannot read passes unrewritten; players without cookies cannot follow it",
+			slog.String("content-encoding", enc))
+		return nil
+	}
+	return p
 }
 
 func (w *responseWriter) Write(b []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	if w.buffering {
-		if len(w.buf)+len(b) <= maxPlaylist {
-			w.buf = append(w.buf, b...)
-			return len(b), nil
-		}
-		w.m.warn("privatevideo: playlist larger than the rewrite limit passes unrewritten; players without cookies cannot follow it",
-			slog.Int("limit", maxPlaylist))
-		if err := w.release(); err != nil {
-			return 0, err
-		}
+	if w.pl != nil {
+		return w.pl.Write(b)
 	}
 	return w.ResponseWriter.Write(b)
 }
@@ -87,7 +89,7 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	if w.buffering {
+	if w.pl != nil {
 		return io.Copy(writerOnly{w}, r)
 	}
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
@@ -100,12 +102,12 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 type writerOnly struct{ io.Writer }
 
 // Flush lets a streaming handler (a reverse proxy) flush through; a playlist
-// being held back is not flushed.
+// being rewritten is sent as its bounds say, not flushed.
 func (w *responseWriter) Flush() {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	if !w.buffering {
+	if w.pl == nil {
 		http.NewResponseController(w.ResponseWriter).Flush()
 	}
 }
@@ -121,74 +123,11 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Unwrap serves http.ResponseController.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// release gives up on rewriting: the held status and bytes go out as they
-// came.
-func (w *responseWriter) release() error {
-	w.buffering = false
-	w.ResponseWriter.WriteHeader(w.status)
-	_, err := w.ResponseWriter.Write(w.buf)
-	w.buf = nil
-	return err
-}
-
-// finish sends a held playlist, rewritten. It runs after the wrapped handler
-// returns. A body that is not a playlist after all, or that cannot be
-// decoded, goes out unchanged.
+// finish ends a rewritten playlist, once the wrapped handler has returned.
 func (w *responseWriter) finish() {
-	if !w.buffering {
-		return
+	if w.pl != nil {
+		w.pl.finish(w.head)
 	}
-	h := w.Header()
-	body := w.buf
-	encoded := h.Get("Content-Encoding")
-	if len(body) > 0 && encoded != "" {
-		decoded, err := decodeBody(body, encoded)
-		if err != nil {
-			w.m.warn("privatevideo: cannot decode a playlist to rewrite it; it passes unrewritten",
-				slog.String("content-encoding", encoded), slog.String("cause", err.Error()))
-			w.release()
-			return
-		}
-		body = decoded
-		h.Del("Content-Encoding")
-	}
-	if len(body) > 0 {
-		if !isPlaylistBody(body) {
-			w.release()
-			return
-		}
-		body = w.rewrite.rewrite(body)
-	}
-	// The bytes differ from the handler's: its length, validators and
-	// ranges no longer describe them.
-	h.Del("Accept-Ranges")
-	if etag := h.Get("Etag"); etag != "" && !strings.HasPrefix(etag, "W/") {
-		h.Set("Etag", "W/"+etag)
-	}
-	if len(body) > 0 || h.Get("Content-Length") == "0" {
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-	} else {
-		h.Del("Content-Length") // HEAD: the rewritten length is unknown
-	}
-	w.buffering = false
-	w.ResponseWriter.WriteHeader(w.status)
-	w.ResponseWriter.Write(body)
-}
-
-// decodeBody undoes a Content-Encoding the middleware can read.
-func decodeBody(b []byte, encoding string) ([]byte, error) {
-	if !strings.EqualFold(strings.TrimSpace(encoding), "gzip") {
-		return nil, errors.New("unsupported content encoding")
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	out, err := io.ReadAll(io.LimitReader(zr, maxPlaylist+1))
-	if err == nil && len(out) > maxPlaylist {
-		err = errors.New("decoded playlist larger than the rewrite limit")
-	}
-	return out, err
 }
 
 // privateCacheControl returns the Cache-Control for an allowed response of a

@@ -118,7 +118,7 @@ var errSessionToken = errors.New("privatevideo: session token not valid")
 // decode verifies a session token and returns its session, expired or not.
 // Any failure (tampered, unknown key, malformed, too long) is errSessionToken.
 func (c *sessionCodec) decode(v string) (Session, error) {
-	if len(v) == 0 || len(v) > maxSessionToken {
+	if !canonicalSessionToken(v) {
 		return Session{}, errSessionToken
 	}
 	if s, ok := c.verified.get(v); ok {
@@ -130,8 +130,6 @@ func (c *sessionCodec) decode(v string) (Session, error) {
 		padded = v + "=="
 	case 3:
 		padded = v + "="
-	case 1: // never valid base64
-		return Session{}, errSessionToken
 	}
 	var s Session
 	if err := securecookie.DecodeMulti(sessionName, padded, &s, c.codecs...); err != nil {
@@ -141,6 +139,44 @@ func (c *sessionCodec) decode(v string) (Session, error) {
 	c.verified.add(strings.Clone(v), s)
 	return s, nil
 }
+
+// canonicalSessionToken reports whether v is spelled exactly as encode
+// writes session tokens: 1 to maxSessionToken characters of the base64url
+// alphabet, no padding, a length that unpadded base64 can have, and zero
+// bits where the last character has bits to spare. Go's base64 decoder is
+// looser (it skips CR and LF, and ignores those spare bits), so without this
+// one session would have many spellings: each verified and cached on its
+// own, and copied into playlists as it came. It runs before any MAC work.
+func canonicalSessionToken(v string) bool {
+	if len(v) == 0 || len(v) > maxSessionToken || len(v)%4 == 1 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if base64URLValue[v[i]] < 0 {
+			return false
+		}
+	}
+	last := base64URLValue[v[len(v)-1]]
+	switch len(v) % 4 {
+	case 2: // the last character carries 2 bits of the final byte
+		return last&0x0f == 0
+	case 3: // 4 bits
+		return last&0x03 == 0
+	}
+	return true
+}
+
+// base64URLValue maps a byte to its value in the base64url alphabet, or -1.
+var base64URLValue = func() (t [256]int8) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := range t {
+		t[i] = -1
+	}
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = int8(i)
+	}
+	return t
+}()
 
 // signer writes securecookie's signed format, exactly as
 // securecookie.Encode does without a block key, with a pooled HMAC state and
