@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -147,4 +150,46 @@ func BenchmarkPlaylistRewrite(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzPlaylistStream: the streamed rewriter, fed the body in pieces of any
+// size, answers exactly what the whole-playlist rewriter makes of it, or
+// the body unchanged when it is not a playlist.
+func FuzzPlaylistStream(f *testing.F) {
+	inputs, _ := filepath.Glob("testdata/playlists/*.m3u8")
+	for _, in := range inputs {
+		b, _ := os.ReadFile(in)
+		f.Add(b, uint16(7))
+	}
+	f.Add([]byte("#EXTM3U"), uint16(1))
+	f.Add([]byte("\xef\xbb\xbf#EXTM3U\r\nseg.ts"), uint16(3))
+	f.Add([]byte("#EXTM"), uint16(2))
+	f.Add([]byte("not a playlist"), uint16(4))
+	m, err := New([]Key{{Hash: []byte(strings.Repeat("k", 32))}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, src []byte, piece uint16) {
+		rec := httptest.NewRecorder()
+		p := &playlistWriter{w: rec, m: m, rw: *testRewriter(), status: http.StatusOK}
+		n := int(piece%4096) + 1
+		for b := src; len(b) > 0; {
+			k := min(n, len(b))
+			if _, err := p.Write(b[:k]); err != nil {
+				return // a bound broke: TestPlaylistBounds
+			}
+			b = b[k:]
+		}
+		p.finish(false)
+		want := src
+		if isPlaylistBody(src) {
+			want = testRewriter().rewrite(src)
+		}
+		if !bytes.Equal(rec.Body.Bytes(), want) {
+			t.Fatalf("in pieces of %d:\n%q\nbecame\n%q\nwant\n%q", n, src, rec.Body.Bytes(), want)
+		}
+		if cl := rec.Header().Get("Content-Length"); isPlaylistBody(src) && cl != strconv.Itoa(len(want)) {
+			t.Fatalf("Content-Length %q for %d bytes", cl, len(want))
+		}
+	})
 }
