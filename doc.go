@@ -21,12 +21,17 @@
 //
 // The first row that matches decides:
 //
-//  1. Not under the layout's prefix: passed through untouched.
+//  1. Not under the layout's prefix: passed through untouched (unless some
+//     server would read the path as under it: see Asset paths).
 //  2. A public video (WithPublic says so; by default none is): passed
-//     through, token and session parameters removed.
-//  3. OPTIONS, a CORS preflight: passed through; never redeems.
-//  4. A malformed video ID or token, or two tokens that disagree: 400
-//     ErrMalformed; the store is not touched.
+//     through, token and session parameters and the session cookie removed.
+//  3. OPTIONS: answered by the middleware itself, never by the handler (many
+//     handlers answer it like GET): a CORS preflight from an allowed origin
+//     gets the CORS answer, anything else an empty 204. Any method but GET
+//     and HEAD (and POST to the session endpoint) is refused with 405
+//     ErrMethod and an Allow header, before any store call.
+//  4. A malformed video ID, token or asset path, or two tokens that
+//     disagree: 400 ErrMalformed; the store is not touched.
 //  5. A valid session for this video, from a cookie or the avh parameter,
 //     bound to the URL's token when the URL has one: passed through, no store
 //     write.
@@ -49,9 +54,23 @@
 // path is first redirected (307) to the path form, so that the session
 // cookie, scoped to the token's subtree, comes with every later request.
 //
-// Requests that never redeem: methods other than GET (and POST to the session
-// endpoint), speculative loads (Sec-Purpose or Purpose: prefetch), and link
-// preview agents (DefaultPreviewAgents, replaceable with WithPreviewAgents).
+// Requests that never redeem: HEAD and OPTIONS, speculative loads
+// (Sec-Purpose or Purpose: prefetch), and link preview agents
+// (DefaultPreviewAgents, replaceable with WithPreviewAgents).
+//
+// # Asset paths
+//
+// The wrapped handler, and any origin behind it, must read every path it
+// receives exactly as the middleware did, or a session of one video could
+// reach another. So assets follow a strict grammar: each segment, after one
+// percent-decoding, is 1 to 255 bytes of A-Z a-z 0-9 and "-._~!$&'()*+,=@",
+// and is neither "." nor "..". No "%" (a second decoding changes nothing),
+// no ";" (Tomcat and Jetty drop ";params"), no backslash, no ":", no empty
+// segment, no control or non-ASCII byte. Anything else is ErrMalformed. A
+// path outside the prefix that a server ignoring case, reading backslashes
+// as slashes, dropping ";params", decoding twice or resolving dot segments
+// would read as under it is ErrMalformed too. SECURITY.md has the threat
+// model.
 //
 // A player's parallel first requests are covered by the grace window: the
 // same client (address and User-Agent) presenting the same token within
@@ -83,7 +102,10 @@
 //
 // HLS playlists served within a session are rewritten so that every URI in
 // them carries the session token (the avh parameter): any HLS client, with or
-// without cookies, plays the whole stream after one redemption. A client that
+// without cookies, plays the whole stream after one redemption. Only URIs
+// that resolve, by the WHATWG URL rules players use, to the request's own
+// host (or one named by WithPlaylistHosts) get it. Playlists are rewritten as
+// they stream, within bounds: see rewrite.go's constants and SECURITY.md. A client that
 // brought its session in a cookie gets them unchanged: it brings the cookie
 // to every URI as well. Player serves
 // a built-in player page. WithPageBound binds a session to one page rather
