@@ -442,3 +442,39 @@ func TestRedirectLocationStaysEscaped(t *testing.T) {
 		}
 	}
 }
+
+// Player answers the player page's path itself, whatever the method: the
+// media handler behind it never sees it, even without Handler in front.
+func TestPlayerAnswersEveryMethodOnItsPage(t *testing.T) {
+	mw, _ := privatevideo.New([]privatevideo.Key{newKey(t)}, privatevideo.WithInsecureCookies())
+	var reached atomic.Int32
+	media := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		w.Write([]byte("media bytes"))
+	})
+	srv := httptest.NewServer(mw.Player(media))
+	defer srv.Close()
+	for _, m := range []string{"GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PROPFIND", "TRACE", "FOO"} {
+		status, hdr, body := rawRequest(t, srv.URL, m, "/vod/v1")
+		switch {
+		case reached.Load() != 0 || bytes.Contains(body, []byte("media bytes")):
+			t.Fatalf("%s /vod/v1 reached the media handler", m)
+		case m == "GET" || m == "HEAD":
+			if status != http.StatusOK || hdr.Get("Content-Security-Policy") == "" {
+				t.Fatalf("%s /vod/v1: %d, want the player page", m, status)
+			}
+		case m == "OPTIONS":
+			if status != http.StatusNoContent || len(body) != 0 {
+				t.Fatalf("OPTIONS /vod/v1: %d %q, want an empty 204", status, body)
+			}
+		default:
+			if status != http.StatusMethodNotAllowed || hdr.Get("Allow") != "GET, HEAD, OPTIONS" {
+				t.Fatalf("%s /vod/v1: %d Allow %q, want 405", m, status, hdr.Get("Allow"))
+			}
+		}
+	}
+	// Assets pass on to the media handler (Handler decides them).
+	if status, _, body := rawRequest(t, srv.URL, "GET", "/vod/v1/a.ts"); status != http.StatusOK || string(body) != "media bytes" {
+		t.Fatalf("asset through Player: %d %q", status, body)
+	}
+}
