@@ -326,7 +326,7 @@ func (l *Layout) readsAsPrefix(u *url.URL) bool {
 	}
 	if !strings.ContainsAny(p, "\\;%.") && !strings.Contains(p, "//") {
 		// The common case: only letter case can make it read as ours.
-		return hasPrefixFold(p, l.Prefix) || strings.EqualFold(p, l.Prefix[:len(l.Prefix)-1])
+		return l.underFold(p)
 	}
 	if len(p) > maxPath*3 {
 		return true // too long to reason about: refuse
@@ -353,6 +353,9 @@ func (l *Layout) readsAsPrefix(u *url.URL) bool {
 // slashes, ";params" are dropped, dot segments are resolved and case is
 // ignored.
 func (l *Layout) loosely(p string) bool {
+	if l.underFold(p) || l.underFold(path.Clean("/"+p)) {
+		return true // case alone, or dot segments
+	}
 	p = strings.ReplaceAll(p, "\\", "/")
 	if strings.IndexByte(p, ';') >= 0 {
 		segs := strings.Split(p, "/")
@@ -361,8 +364,13 @@ func (l *Layout) loosely(p string) bool {
 		}
 		p = strings.Join(segs, "/")
 	}
-	c := path.Clean("/" + p)
-	return hasPrefixFold(c+"/", l.Prefix)
+	return l.underFold(path.Clean("/" + p))
+}
+
+// underFold reports whether p is the prefix's root or under it, ignoring
+// case.
+func (l *Layout) underFold(p string) bool {
+	return hasPrefixFold(p+"/", l.Prefix)
 }
 
 // lenientUnescape decodes the %XX escapes of s that are valid and keeps the

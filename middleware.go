@@ -40,6 +40,9 @@ type Middleware struct {
 	playlistHosts   []string
 	pageBound       bool
 	cors            corsConfig
+	// firstByteTimeout bounds a fresh redemption's wait for its answer.
+	firstByteTimeout time.Duration
+	onRelease        func(Release)
 }
 
 type cookieConfig struct {
@@ -63,6 +66,8 @@ func New(keys []Key, opts ...Option) (*Middleware, error) {
 		denialStatus:  http.StatusForbidden,
 		cookie:        cookieConfig{name: DefaultCookieName},
 		previewAgents: DefaultPreviewAgents,
+
+		firstByteTimeout: DefaultFirstByteTimeout,
 	}
 	for _, opt := range opts {
 		opt(m)
@@ -97,6 +102,8 @@ func (m *Middleware) validate() error {
 		return errors.New("privatevideo: the grace window cannot be negative")
 	case m.storeTimeout <= 0:
 		return errors.New("privatevideo: the store timeout must be positive")
+	case m.firstByteTimeout <= 0:
+		return fmt.Errorf("privatevideo: WithFirstByteTimeout(%v): the first-byte timeout must be positive", m.firstByteTimeout)
 	case m.denialStatus < 400 || m.denialStatus > 599:
 		return fmt.Errorf("privatevideo: denial status %d is not an error status", m.denialStatus)
 	case m.cookie.crossSite && m.cookie.insecure:
@@ -297,10 +304,11 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 
 func (m *Middleware) redeem(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start, now time.Time) {
 	ctx, cancel := m.storeContext(r.Context())
+	client := m.clientID(r)
 	red, err := m.store.Redeem(ctx, store.RedeemRequest{
 		Token:      t.token,
 		VideoID:    t.video,
-		Client:     m.clientID(r),
+		Client:     client,
 		Now:        now,
 		SessionTTL: m.sessionTTL,
 		Grace:      m.graceWindow(),
@@ -320,14 +328,22 @@ func (m *Middleware) redeem(w http.ResponseWriter, r *http.Request, next http.Ha
 	if red.Reentry {
 		how = allowGrace
 	}
+	var cookie string
 	if !m.pageBound {
-		m.setCookie(w, t, raw, sess.Expires, now)
+		cookie = m.setCookie(w, t, raw, sess.Expires, now)
 	}
 	if t.route == routeSession {
 		m.answerSession(w, r, t, start, how, raw, sess.Expires)
 		return
 	}
-	m.pass(w, r, next, t, start, how, access{video: t.video, token: t.token, session: sess, hasSession: true, sessionToken: raw})
+	a := access{video: t.video, token: t.token, session: sess, hasSession: true, sessionToken: raw}
+	if red.Reentry {
+		// A re-entry cannot be released: the first answer may have
+		// carried the session already.
+		m.pass(w, r, next, t, start, how, a)
+		return
+	}
+	m.passFresh(w, r, next, t, start, a, store.ReleaseRequest{Token: t.token, Client: client, RedeemedAt: red.RedeemedAt, Now: now}, cookie)
 }
 
 // graceWindow is the grace for redemptions. Page-bound mode has none: its
@@ -481,7 +497,7 @@ func (m *Middleware) checkSession(v string, t *target, now time.Time) (Session, 
 // subtree. The header is written directly: every part of it is checked
 // already (the name and domain by New, the value is base64url, the path is a
 // video ID and a token), and http.SetCookie would check them all again.
-func (m *Middleware) setCookie(w http.ResponseWriter, t *target, raw string, expires, now time.Time) {
+func (m *Middleware) setCookie(w http.ResponseWriter, t *target, raw string, expires, now time.Time) string {
 	var buf [512]byte
 	c := append(buf[:0], m.cookie.name...)
 	c = append(append(c, '='), raw...)
@@ -502,8 +518,10 @@ func (m *Middleware) setCookie(w http.ResponseWriter, t *target, raw string, exp
 	default:
 		c = append(c, "; HttpOnly; Secure; SameSite=Lax"...)
 	}
+	line := string(c)
 	h := w.Header()
-	h["Set-Cookie"] = append(h["Set-Cookie"], string(c))
+	h["Set-Cookie"] = append(h["Set-Cookie"], line)
+	return line
 }
 
 // answerSession is the session endpoint's answer.

@@ -20,7 +20,25 @@ const (
 	DefaultGrace        = 5 * time.Second // same-client re-entry window after redemption
 	DefaultStoreTimeout = 2 * time.Second // bound on every store call
 	DefaultCookieName   = "pv_session"
+	// DefaultFirstByteTimeout bounds the time from a redemption to the first
+	// byte of its answer: past it the viewer gets 504 and the redemption is
+	// released.
+	DefaultFirstByteTimeout = 30 * time.Second
 )
+
+// WithFirstByteTimeout bounds the time from a redemption to the status line
+// of its answer (DefaultFirstByteTimeout): a handler or an origin that has
+// not started answering by then has its context cancelled, the viewer gets
+// 504, and the redemption is released, so the link still works. A playlist
+// being rewritten counts: it is held until it is whole or 256 KiB long.
+func WithFirstByteTimeout(d time.Duration) Option {
+	return func(m *Middleware) { m.firstByteTimeout = d }
+}
+
+// WithReleaseHook sets a function called for every redemption the
+// middleware releases because its answer did not reach the viewer (see
+// Release): metrics, alerts. It must be fast and safe for concurrent use.
+func WithReleaseHook(hook func(Release)) Option { return func(m *Middleware) { m.onRelease = hook } }
 
 // WithStore sets where tokens are kept. The default is a memory store bounded
 // at store.DefaultMemoryCapacity tokens, right for a single process only.

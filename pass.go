@@ -1,11 +1,14 @@
 package privatevideo
 
 import (
+	"context"
 	"net/http"
 	"net/textproto"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/privatevideo/privatevideo/store"
 )
 
 // passState is everything an allowed request of a private video needs,
@@ -21,11 +24,41 @@ type passState struct {
 // access in the context, and the headers of a private response.
 func (m *Middleware) pass(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start time.Time, how string, a access) {
 	m.decided(r, t, start, how, nil)
+	st := m.passState(w, r, t, r.Context(), a)
+	m.serveNext(st, r, next, t, a)
+	st.rw.finish()
+}
+
+// passFresh is pass for the request that has just redeemed its token: its
+// answer is watched until it reaches the viewer, and the redemption released
+// when it does not (see delivery).
+func (m *Middleware) passFresh(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start time.Time, a access, rel store.ReleaseRequest, cookie string) {
+	m.decided(r, t, start, allowRedeemed, nil)
+	d, ctx := m.newDelivery(r.Context(), w, t, rel, cookie)
+	st := m.passState(&gated{ResponseWriter: w, d: d}, r, t, ctx, a)
+	panicked := true
+	defer func() {
+		if panicked {
+			d.settle(r.Context(), w, true)
+		}
+	}()
+	m.serveNext(st, r, next, t, a)
+	st.rw.finish()
+	panicked = false
+	d.settle(r.Context(), w, false)
+}
+
+func (m *Middleware) passState(w http.ResponseWriter, r *http.Request, t *target, ctx context.Context, a access) *passState {
 	byName := hasSuffixFold(t.asset, ".m3u8")
-	st := &passState{
+	return &passState{
 		rw:  responseWriter{ResponseWriter: w, noReferrer: t.route == routePage || byName, byName: byName, head: r.Method == http.MethodHead, m: m},
-		ctx: accessContext{Context: r.Context(), access: a},
+		ctx: accessContext{Context: ctx, access: a},
 	}
+}
+
+// serveNext runs next with the request in its public form.
+func (m *Middleware) serveNext(st *passState, r *http.Request, next http.Handler, t *target, a access) {
+	byName := st.rw.byName
 	r = r.WithContext(&st.ctx)
 	m.layout.rewrite(r, t, &st.url)
 	rewriting := a.sessionToken != "" && byName
@@ -48,7 +81,6 @@ func (m *Middleware) pass(w http.ResponseWriter, r *http.Request, next http.Hand
 		}
 	}
 	next.ServeHTTP(&st.rw, r)
-	st.rw.finish()
 }
 
 func hasSuffixFold(s, suffix string) bool {

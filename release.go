@@ -1,0 +1,221 @@
+package privatevideo
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/privatevideo/privatevideo/store"
+)
+
+// A link is never lost to a failure that is not the viewer's. A request that
+// redeemed a token (not a grace re-entry) carries a delivery: when its answer
+// does not reach the viewer with a status below 500 — the handler answers
+// 5xx or panics, the client gives up or the server's deadline passes before
+// the status line, or nothing is sent within the first-byte timeout — the
+// session is not delivered (its Set-Cookie is dropped) and the redemption is
+// released in the store: the token is redeemable again, by anyone.
+
+// Release causes, as Release.Cause reports them.
+const (
+	CauseHandlerError     = "handler-error"      // the handler answered 5xx
+	CausePanic            = "panic"              // the handler panicked
+	CauseClientGone       = "client-gone"        // the request's context ended before the status line
+	CauseFirstByteTimeout = "first-byte-timeout" // nothing sent within WithFirstByteTimeout; answered 504
+)
+
+// Release reports one undone redemption to the release hook (see
+// WithReleaseHook).
+type Release struct {
+	VideoID string
+	Token   string // redacted (see RedactToken)
+	Cause   string // CauseHandlerError, CausePanic, CauseClientGone or CauseFirstByteTimeout
+	// Err is nil when the store released the redemption; otherwise why it
+	// could not (a store failure, or store.ErrUsed when a grace re-entry
+	// already carried the session to the same client).
+	Err error
+}
+
+// errFirstByte cancels the handler's context when nothing was sent in time.
+var errFirstByte = errors.New("privatevideo: no first byte within the first-byte timeout")
+
+// delivery watches the answer to a fresh redemption until its status line
+// goes out. Its methods are safe against the first-byte timer's goroutine.
+type delivery struct {
+	m      *Middleware
+	header http.Header // the client's: where the session's Set-Cookie is
+	cookie string      // that Set-Cookie line, "" in page-bound mode
+	req    store.ReleaseRequest
+	video  string
+	cancel context.CancelCauseFunc
+
+	mu      sync.Mutex
+	timer   *time.Timer
+	sent    bool // the status line is out
+	status  int
+	expired bool // the first-byte timeout passed before it
+}
+
+// newDelivery starts watching a redemption; ctx is the handler's context,
+// which the first-byte timeout cancels.
+func (m *Middleware) newDelivery(ctx context.Context, w http.ResponseWriter, t *target, req store.ReleaseRequest, cookie string) (*delivery, context.Context) {
+	d := &delivery{m: m, header: w.Header(), cookie: cookie, req: req, video: t.video}
+	ctx, d.cancel = context.WithCancelCause(ctx)
+	d.timer = time.AfterFunc(m.firstByteTimeout, d.expire)
+	return d, ctx
+}
+
+func (d *delivery) expire() {
+	d.mu.Lock()
+	if !d.sent {
+		d.expired = true
+		d.cancel(errFirstByte)
+	}
+	d.mu.Unlock()
+}
+
+// open is called just before the status line goes out with code. It reports
+// false when it must not: the first-byte timeout passed. A status of 500 or
+// more goes out without the session.
+func (d *delivery) open(code int) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.expired {
+		return false
+	}
+	if !d.sent {
+		d.sent, d.status = true, code
+		d.timer.Stop()
+		if code >= 500 {
+			d.dropCookie()
+		}
+	}
+	return true
+}
+
+// dropCookie removes the session's Set-Cookie from the answer.
+func (d *delivery) dropCookie() {
+	if d.cookie == "" {
+		return
+	}
+	lines := d.header["Set-Cookie"]
+	for i, l := range lines {
+		if l == d.cookie {
+			d.header["Set-Cookie"] = append(lines[:i:i], lines[i+1:]...)
+			break
+		}
+	}
+}
+
+// settle runs once the handler has returned (or panicked, then panicked is
+// true), and releases the redemption when its answer did not reach the
+// viewer. client writes the 504 of an expired first byte.
+func (d *delivery) settle(ctx context.Context, client http.ResponseWriter, panicked bool) {
+	d.mu.Lock()
+	d.timer.Stop()
+	sent, status, expired := d.sent, d.status, d.expired
+	if !sent && !expired {
+		// From here on, nothing more goes out for the handler.
+		d.expired = true
+	}
+	d.mu.Unlock()
+	d.cancel(nil)
+
+	var cause string
+	switch {
+	case panicked:
+		cause = CausePanic
+		d.dropCookie()
+	case expired && !sent:
+		cause = CauseFirstByteTimeout
+		d.dropCookie()
+		gatewayTimeout(client)
+	case !sent && ctx.Err() != nil:
+		cause = CauseClientGone
+		d.dropCookie()
+	case sent && status >= 500:
+		cause = CauseHandlerError
+	case !sent:
+		// The handler returned without a word: the server sends 200 and
+		// the session with it.
+		d.mu.Lock()
+		d.expired = false
+		d.mu.Unlock()
+		return
+	default:
+		return
+	}
+	d.m.release(d.req, d.video, cause)
+}
+
+// release undoes a redemption in the store, with a context of its own: the
+// request's may be over.
+func (m *Middleware) release(req store.ReleaseRequest, video, cause string) {
+	ctx, cancel := context.WithTimeout(context.Background(), m.storeTimeout)
+	err := m.store.Release(ctx, req)
+	cancel()
+	if m.logger != nil {
+		attrs := []slog.Attr{slog.String("video", video), slog.String("token", RedactToken(req.Token)), slog.String("cause", cause)}
+		level := slog.LevelInfo
+		if err != nil {
+			level = slog.LevelWarn
+			attrs = append(attrs, slog.String("error", err.Error()))
+		}
+		m.logger.LogAttrs(context.Background(), level, "privatevideo: redemption released", attrs...)
+	}
+	if m.onRelease != nil {
+		m.onRelease(Release{VideoID: video, Token: RedactToken(req.Token), Cause: cause, Err: err})
+	}
+}
+
+// gatewayTimeout answers a redemption whose answer did not start in time.
+func gatewayTimeout(w http.ResponseWriter) {
+	h := w.Header()
+	for _, k := range []string{"Content-Length", "Content-Encoding", "Etag", "Last-Modified", "Accept-Ranges", "Content-Range"} {
+		h.Del(k)
+	}
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusGatewayTimeout)
+	io.WriteString(w, `{"type":"urn:privatevideo:first-byte-timeout","title":"The video did not start in time. Try again.","status":504}`+"\n")
+}
+
+// gated is the client's ResponseWriter behind a delivery: its status line
+// goes out only with the delivery's consent.
+type gated struct {
+	http.ResponseWriter
+	d      *delivery
+	wrote  bool
+	closed bool // the first-byte timeout passed: nothing goes out
+}
+
+func (g *gated) WriteHeader(code int) {
+	if g.closed || g.wrote {
+		return
+	}
+	if code >= 200 {
+		if !g.d.open(code) {
+			g.closed = true
+			return
+		}
+		g.wrote = true
+	}
+	g.ResponseWriter.WriteHeader(code)
+}
+
+func (g *gated) Write(b []byte) (int, error) {
+	if !g.wrote && !g.closed {
+		g.WriteHeader(http.StatusOK)
+	}
+	if g.closed {
+		return 0, errFirstByte
+	}
+	return g.ResponseWriter.Write(b)
+}
+
+// Unwrap serves http.ResponseController.
+func (g *gated) Unwrap() http.ResponseWriter { return g.ResponseWriter }
