@@ -349,22 +349,31 @@ func (l *Layout) readsAsPrefix(u *url.URL) bool {
 	return false
 }
 
-// loosely reports whether p lands under the prefix once backslashes are
-// slashes, ";params" are dropped, dot segments are resolved and case is
+// loosely reports whether p lands under the prefix in any of the readings
+// of readsAsPrefix: as it is, with backslashes as slashes, with ";params"
+// dropped (before or after that), each with dot segments resolved and case
 // ignored.
 func (l *Layout) loosely(p string) bool {
-	if l.underFold(p) || l.underFold(path.Clean("/"+p)) {
-		return true // case alone, or dot segments
-	}
-	p = strings.ReplaceAll(p, "\\", "/")
-	if strings.IndexByte(p, ';') >= 0 {
-		segs := strings.Split(p, "/")
-		for i, s := range segs {
-			segs[i], _, _ = strings.Cut(s, ";")
+	slashed := strings.ReplaceAll(p, "\\", "/")
+	for _, q := range [...]string{p, slashed, dropParams(p), dropParams(slashed), strings.ReplaceAll(dropParams(p), "\\", "/")} {
+		if l.underFold(q) || l.underFold(path.Clean("/"+q)) {
+			return true
 		}
-		p = strings.Join(segs, "/")
 	}
-	return l.underFold(path.Clean("/" + p))
+	return false
+}
+
+// dropParams removes the ";params" of every segment of p, as Tomcat and
+// Jetty do.
+func dropParams(p string) string {
+	if strings.IndexByte(p, ';') < 0 {
+		return p
+	}
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i], _, _ = strings.Cut(s, ";")
+	}
+	return strings.Join(segs, "/")
 }
 
 // underFold reports whether p is the prefix's root or under it, ignoring
