@@ -67,7 +67,7 @@ func (m *Middleware) serveNext(st *passState, r *http.Request, next http.Handler
 	}
 	if cookie := m.hasSessionCookie(r.Header); cookie || rewriting {
 		// The request's header map is the caller's too: change a copy.
-		r.Header = r.Header.Clone()
+		r.Header = shallowCopy(r.Header)
 		if cookie {
 			m.dropSessionCookie(r.Header)
 		}
@@ -97,10 +97,20 @@ func (m *Middleware) passPublic(w http.ResponseWriter, r *http.Request, next htt
 		m.layout.rewrite(r, t, new(url.URL))
 	}
 	if cookie {
-		r.Header = r.Header.Clone()
+		r.Header = shallowCopy(r.Header)
 		m.dropSessionCookie(r.Header)
 	}
 	next.ServeHTTP(w, r)
+}
+
+// shallowCopy copies h's map but shares its values: enough to delete or
+// replace whole keys without touching the caller's header.
+func shallowCopy(h http.Header) http.Header {
+	c := make(http.Header, len(h))
+	for k, v := range h {
+		c[k] = v
+	}
+	return c
 }
 
 // hasSessionCookie reports whether h carries a cookie of the session
