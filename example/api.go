@@ -26,6 +26,7 @@ type api struct {
 	base         string   // the public URL the links start with
 	keyDigest    [32]byte // SHA-256 of the API key
 	log          *slog.Logger
+	bodyTimeout  time.Duration // bound on reading a request body; 0: bodyTimeout
 }
 
 // videoJSON is a video as the API answers it.
@@ -49,11 +50,21 @@ type assetsJSON struct {
 // maxBody bounds a PATCH body; {"public": false} is 17 bytes.
 const maxBody = 4 << 10
 
+// bodyTimeout bounds how long an authenticated client may take to send its
+// request body: the server has no ReadTimeout (a viewer's long download must
+// not be cut), so without it a body sent a byte a minute would hold a
+// connection and a goroutine for as long as the client likes.
+const bodyTimeout = 10 * time.Second
+
 // handler returns the API's routes, every one behind the API key.
 func (a *api) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /videos", a.listVideos)
 	mux.HandleFunc("GET /videos/{id}", a.getVideo)
+	// The mux would give HEAD to the GET handlers, which mint a token per
+	// call: a HEAD answers the same status and headers without issuing one.
+	mux.HandleFunc("HEAD /videos", a.headVideos)
+	mux.HandleFunc("HEAD /videos/{id}", a.headVideo)
 	mux.HandleFunc("PATCH /videos/{id}", a.patchVideo)
 	mux.HandleFunc("DELETE /videos/{id}/tokens/{token}", a.revokeToken)
 	// The same paths with other methods, and anything else under /videos:
@@ -67,7 +78,15 @@ func (a *api) handler() http.Handler {
 
 // authorize lets through requests that carry the API key as a bearer token.
 // Comparing digests in constant time reveals neither the key nor its length.
+//
+// The body of a request without the key is never read (see refuseBody). An
+// authorized body has bodyTimeout to arrive, the server's drain of what the
+// handler left included.
 func (a *api) authorize(next http.Handler) http.Handler {
+	timeout := a.bodyTimeout
+	if timeout <= 0 {
+		timeout = bodyTimeout
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		given, ok := bearer(r.Header.Get("Authorization"))
 		d := sha256.Sum256([]byte(given))
@@ -77,11 +96,32 @@ func (a *api) authorize(next http.Handler) http.Handler {
 				challenge += `, error="invalid_token"`
 			}
 			w.Header().Set("WWW-Authenticate", challenge)
+			if r.ContentLength != 0 { // a body announced, or chunked (-1)
+				refuseBody(w)
+			}
 			probUnauthorized.write(w)
 			return
 		}
+		if r.ContentLength != 0 {
+			// Also bounds the server's drain of a body the handler left.
+			if err := http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout)); err != nil {
+				refuseBody(w) // no deadline: read nothing
+				probBadBody.write(w)
+				return
+			}
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuseBody makes sure that nothing reads the request body of w's request:
+// net/http itself drains up to 256 KiB of an unread body after the handler,
+// to reuse the connection, and with no ReadTimeout that drain waits as long
+// as the client likes. A read deadline in the past makes the drain fail at
+// once, and the connection closes after the answer.
+func refuseBody(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	http.NewResponseController(w).SetReadDeadline(time.Unix(1, 0)) // unsupported: Connection: close still stops reuse
 }
 
 // bearer returns the credentials of an Authorization header of the Bearer
@@ -119,18 +159,32 @@ func (a *api) getVideo(w http.ResponseWriter, r *http.Request) {
 	a.answer(w, r, v)
 }
 
+// headVideos answers HEAD /videos as GET would, without its body and
+// without minting the tokens of its URLs.
+func (a *api) headVideos(w http.ResponseWriter, r *http.Request) {
+	writeJSONHead(w, http.StatusOK)
+}
+
+// headVideo answers HEAD /videos/{id}: 200 for a video that GET would
+// answer, its errors otherwise; no token is minted. In an open catalogue
+// (proxy mode) a HEAD mentions the video, as GET does.
+func (a *api) headVideo(w http.ResponseWriter, r *http.Request) {
+	if _, ok := a.video(w, r); !ok {
+		return
+	}
+	writeJSONHead(w, http.StatusOK)
+}
+
 func (a *api) patchVideo(w http.ResponseWriter, r *http.Request) {
 	if _, ok := a.video(w, r); !ok {
 		return
 	}
-	var body struct {
-		Public *bool `json:"public"`
-	}
-	if !decodeBody(w, r, &body) || body.Public == nil {
-		probBadBody.write(w)
+	public, bad := decodeVisibility(http.MaxBytesReader(w, r.Body, maxBody))
+	if bad != nil {
+		bad.write(w)
 		return
 	}
-	v, ok := a.cat.setPublic(r.PathValue("id"), *body.Public)
+	v, ok := a.cat.setPublic(r.PathValue("id"), public)
 	if !ok {
 		probVideoUnknown.write(w)
 		return
@@ -229,15 +283,53 @@ func (a *api) storeFailed(w http.ResponseWriter, r *http.Request, err error) {
 	probStoreUnavailable.write(w)
 }
 
-// decodeBody reads one JSON object of at most maxBody bytes into dst, with
-// no unknown fields and nothing after it.
-func decodeBody(w http.ResponseWriter, r *http.Request, dst any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return false
+// decodeVisibility reads a PATCH body, which must be exactly one JSON
+// object with exactly one member, "public", whose value is true or false,
+// and nothing after it. It returns the value, or the problem to answer.
+//
+// encoding/json's Decode would match "Public" or "PUBLIC" to the field and
+// let the last of two "public" members win: two readers of the same body
+// (a proxy that logs it, an audit) could then disagree on what was asked.
+// Walking the tokens admits one reading only.
+func decodeVisibility(body io.Reader) (public bool, bad *problem) {
+	dec := json.NewDecoder(body)
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false, &probBadBody
 	}
-	return dec.Decode(new(json.RawMessage)) == io.EOF
+	seen := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return false, &probBadBody
+		}
+		if key, _ := tok.(string); key != "public" {
+			return false, &probBodyField
+		}
+		if seen {
+			return false, &probBodyDuplicate
+		}
+		seen = true
+		tok, err = dec.Token()
+		if err != nil {
+			return false, &probBadBody
+		}
+		v, ok := tok.(bool)
+		if !ok {
+			return false, &probBodyBool
+		}
+		public = v
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return false, &probBadBody
+	}
+	if !seen {
+		return false, &probBodyField
+	}
+	// Nothing but white space may follow the object.
+	if _, err := dec.Token(); err != io.EOF {
+		return false, &probBadBody
+	}
+	return public, nil
 }
 
 // writeJSON answers v. API answers hold fresh tokens: never cached.
@@ -247,10 +339,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	writeJSONHead(w, status)
+	w.Write(append(body, '\n'))
+}
+
+// writeJSONHead writes the status and headers of a JSON answer. Alone, it
+// answers a HEAD: no Content-Length, since the body GET would send holds
+// tokens that were never minted.
+func writeJSONHead(w http.ResponseWriter, status int) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
 }

@@ -35,6 +35,8 @@ func TestAPIErrors(t *testing.T) {
 		{"PATCH no field", key, "PATCH", "/videos/demo", `{}`, 400, "bad-request"},
 		{"PATCH null", key, "PATCH", "/videos/demo", `{"public": null}`, 400, "bad-request"},
 		{"PATCH unknown field", key, "PATCH", "/videos/demo", `{"public": true, "title": "x"}`, 400, "bad-request"},
+		{"PATCH another letter case", key, "PATCH", "/videos/demo", `{"Public": true}`, 400, "bad-request"},
+		{"PATCH duplicate field", key, "PATCH", "/videos/demo", `{"public": false, "public": true}`, 400, "bad-request"},
 		{"PATCH two objects", key, "PATCH", "/videos/demo", `{"public": true} {"public": false}`, 400, "bad-request"},
 		{"PATCH too large", key, "PATCH", "/videos/demo", `{"public": true}` + strings.Repeat(" ", maxBody), 400, "bad-request"},
 		{"PATCH empty", key, "PATCH", "/videos/demo", "", 400, "bad-request"},
@@ -53,6 +55,18 @@ func TestAPIErrors(t *testing.T) {
 		wantProblem(t, c.name, resp, body, c.status, c.reason)
 		if c.status == 401 && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
 			t.Errorf("%s: WWW-Authenticate = %q, want a Bearer challenge", c.name, resp.Header.Get("WWW-Authenticate"))
+		}
+	}
+	// The refused PATCH bodies changed nothing.
+	if v := e.video("demo"); v.Public {
+		t.Error("a refused PATCH made the video public")
+	}
+	// HEAD answers without a body (and, see TestAPIHeadMintsNothing,
+	// without minting).
+	for path, status := range map[string]int{"/videos": 200, "/videos/demo": 200, "/videos/nope": 404} {
+		resp := e.api("HEAD", path, "", nil)
+		if body := readAll(t, resp); resp.StatusCode != status || len(body) != 0 {
+			t.Errorf("HEAD %s: %d with %d bytes, want %d without a body", path, resp.StatusCode, len(body), status)
 		}
 	}
 	// The refused revocation consumed nothing: short's token still plays.
