@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -69,8 +70,14 @@ type edge struct {
 // environment has no PRIVATEVIDEO_ variable but those of env.
 func startEdge(t *testing.T, env []string, args ...string) *edge {
 	t.Helper()
+	return startEdgeBinary(t, edgeBinary, env, args...)
+}
+
+// startEdgeBinary is startEdge with another build of the server.
+func startEdgeBinary(t *testing.T, binary string, env []string, args ...string) *edge {
+	t.Helper()
 	e := &edge{t: t, stderr: new(lockedBuffer), exited: make(chan struct{})}
-	e.cmd = exec.Command(edgeBinary, append([]string{"-addr", "127.0.0.1:0", "-log-format", "json"}, args...)...)
+	e.cmd = exec.Command(binary, append([]string{"-addr", "127.0.0.1:0", "-log-format", "json"}, args...)...)
 	e.cmd.Env = append(cleanEnv(), env...)
 	e.cmd.Stderr = e.stderr
 	stdout, err := e.cmd.StdoutPipe()
@@ -242,6 +249,27 @@ func (e *edge) video(id string) videoJSON {
 	return v
 }
 
+// session opens a session for token through the session endpoint, as the
+// player page does, and returns the session token and the cookie's value.
+func (e *edge) session(video, token, userAgent string) (sessionToken, cookie string) {
+	e.t.Helper()
+	resp, body := post(e.t, viewer(e.t, userAgent), e.base+"/vod/"+video+"/token/"+token+"/session")
+	wantStatus(e.t, "session endpoint", resp, body, http.StatusOK)
+	var s struct {
+		SessionToken string `json:"session_token"`
+	}
+	decodeJSON(e.t, body, &s)
+	for _, c := range resp.Cookies() {
+		if c.Name == "pv_session" {
+			cookie = c.Value
+		}
+	}
+	if s.SessionToken == "" || cookie == "" {
+		e.t.Fatalf("session endpoint: session token %t, cookie %t", s.SessionToken != "", cookie != "")
+	}
+	return s.SessionToken, cookie
+}
+
 // finalLog stops the server and returns its whole log. Only a stopped
 // server's log is complete: stderr is a pipe, and a line written before a
 // response may reach the test after the response does.
@@ -315,8 +343,11 @@ func do(t *testing.T, c *http.Client, req *http.Request) (*http.Response, []byte
 	return resp, b
 }
 
-// redactURL keeps test failure messages readable: paths, not tokens.
-func redactURL(u string) string { return scrub(u) }
+// redactURL keeps test failure messages readable: paths, not tokens nor
+// session tokens.
+func redactURL(u string) string { return sessionParam.ReplaceAllString(scrub(u), "${1}…") }
+
+var sessionParam = regexp.MustCompile(`(?i)(avh=|pv_session=)[^&;\s"]*`)
 
 // wantStatus fails the test unless resp has the status code.
 func wantStatus(t *testing.T, what string, resp *http.Response, body []byte, code int) {

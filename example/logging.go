@@ -51,3 +51,34 @@ var uuidPattern = regexp.MustCompile(`(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 func scrub(msg string) string {
 	return uuidPattern.ReplaceAllStringFunc(msg, privatevideo.RedactToken)
 }
+
+// libraryDecisionMsg is the message of the decision lines that the library
+// writes to its WithLogger logger.
+const libraryDecisionMsg = "privatevideo decision"
+
+// libraryLogger is log as the middleware's WithLogger gets it: its warnings
+// pass, its decision lines do not, since decisionLogger writes each decision
+// already (allows included, causes scrubbed). Without a logger the library
+// would warn through slog.Default, in text on stderr, whatever -log-format
+// says.
+func libraryLogger(log *slog.Logger) *slog.Logger {
+	return slog.New(withoutDecisions{log.Handler()})
+}
+
+// withoutDecisions drops the library's decision records.
+type withoutDecisions struct{ slog.Handler }
+
+func (h withoutDecisions) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == libraryDecisionMsg {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h withoutDecisions) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return withoutDecisions{h.Handler.WithAttrs(attrs)}
+}
+
+func (h withoutDecisions) WithGroup(name string) slog.Handler {
+	return withoutDecisions{h.Handler.WithGroup(name)}
+}

@@ -36,6 +36,13 @@ func originProxy(origin *url.URL, timeout time.Duration, cookieName string, log 
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
 		ForceAttemptHTTP2:     true,
+		// The transport would otherwise ask for gzip whenever the client did
+		// not name an encoding (the middleware removes Accept-Encoding from
+		// playlist requests) and inflate the answer on the fly, unbounded: a
+		// small gzip bomb from the origin would stream out decompressed.
+		// Bodies pass as the origin encoded them; the middleware decodes the
+		// playlists it rewrites, within its limits.
+		DisableCompression: true,
 	}
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -84,6 +85,14 @@ func (s *server) start(ctx context.Context, ln net.Listener, out io.Writer) erro
 	if s.cfg.store.kind == "memory" && s.cfg.origin != nil {
 		s.log.Warn("memory store: tokens live in this process only; use -store redis://… or postgres://… for several replicas")
 	}
+	if !isLoopback(ln.Addr()) && len(s.cfg.trustedProxies) == 0 {
+		// Behind a proxy every viewer comes from the proxy's address, and
+		// the grace window tells clients apart by address and User-Agent.
+		s.log.Warn("listening beyond loopback without -trusted-proxies: behind a reverse proxy or load balancer every viewer "+
+			"shares its address, and for a few seconds after a link is redeemed any client with the same User-Agent gets "+
+			"its session; name the proxies with -trusted-proxies, or ignore this if viewers connect directly",
+			"addr", ln.Addr().String())
+	}
 	mw, err := privatevideo.New(s.cfg.keys, s.options()...)
 	if err != nil {
 		return err
@@ -116,6 +125,10 @@ func (s *server) options() []privatevideo.Option {
 		privatevideo.WithSessionTTL(s.cfg.sessionTTL),
 		privatevideo.WithStoreTimeout(storeTimeout),
 		privatevideo.WithDecisionHook(decisionLogger(s.log)),
+		// The library's own warnings (a playlist it cannot rewrite, a failed
+		// revocation check) go to the same log, in its format; the hook
+		// above already logs each decision once.
+		privatevideo.WithLogger(libraryLogger(s.log)),
 	}
 	// Cookies are Secure exactly when the URLs handed out are https: a
 	// browser would drop a Secure cookie set over plain HTTP.
@@ -135,16 +148,63 @@ func (s *server) options() []privatevideo.Option {
 }
 
 // routes is the whole HTTP surface.
+//
+// The middleware is outermost: it alone decides which requests are media
+// (whatever reads as its prefix, in any spelling), as they came. The mux
+// would clean their paths first and answer a cacheable 301 that echoes the
+// query, token and avh included, for a dot segment or a double slash; the
+// middleware's asset grammar is the one reading of a media path. What it
+// lets through under the prefix is media; the rest is the API's.
 func (s *server) routes(a *api) http.Handler {
 	mux := http.NewServeMux()
-	// Player answers the player page at /vod/{id} and passes the assets on.
-	mux.Handle("/vod/", s.mw.Handler(s.mw.Player(s.media)))
 	mux.Handle("GET /healthz", healthHandler(s.store, storeTimeout, s.log))
 	videos := a.handler()
 	mux.Handle("/videos", videos)
 	mux.Handle("/videos/", videos)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { probNotFound.write(w) })
-	return mux
+	// Player answers the player page at /vod/{id} and passes the assets on.
+	media := s.mw.Player(s.media)
+	prefix := s.mw.Layout().Prefix
+	return withoutBody(s.mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, prefix) {
+			media.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})))
+}
+
+// withoutBody keeps request bodies for the API alone, which reads them
+// within bodyTimeout once the caller is authorized. No other request needs
+// one (the session endpoint's POST is empty): the media handler and the
+// origin get none, and nothing reads it (see refuseBody).
+func withoutBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		api := r.URL.Path == "/videos" || strings.HasPrefix(r.URL.Path, "/videos/")
+		if r.ContentLength != 0 && !api { // a body announced, or chunked (-1)
+			refuseBody(w)
+			r2 := *r
+			r2.Body, r2.ContentLength = http.NoBody, 0
+			r2.Header = r.Header.Clone()
+			r2.Header.Del("Content-Length")
+			r = &r2
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isLoopback reports whether addr is a loopback address. The unspecified
+// address (0.0.0.0, ::) listens on every interface: not loopback.
+func isLoopback(addr net.Addr) bool {
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		return tcp.IP.IsLoopback()
+	}
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // banner prints the startup summary on out (stdout). It is the one place
