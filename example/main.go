@@ -75,7 +75,8 @@
 //	/vod/…                          media, guarded by privatevideo
 //	GET    /videos                  {"data": [video, …]}
 //	GET    /videos/{id}             one video, with fresh private URLs
-//	PATCH  /videos/{id}             {"public": true|false}
+//	HEAD   /videos, /videos/{id}    GET's status and headers; mints nothing
+//	PATCH  /videos/{id}             {"public": true|false}, exactly
 //	DELETE /videos/{id}/tokens/{T}  revoke a token: 204
 //	GET    /healthz                 200 when the store answers, else 503
 //
@@ -85,7 +86,10 @@
 //	 "assets": {"player": URL, "hls": URL, "mp4": URL, "thumbnail": URL}}
 //
 // where every call mints a new token, shared by that call's URLs (public
-// videos get public URLs and no token). Errors are RFC 9457 problem+json with
+// videos get public URLs and no token). A PATCH body is one object with one
+// member, "public" in that letter case, once, true or false: JSON decoders
+// that fold case or keep the last duplicate would read other bodies
+// differently. Only authorized calls have their bodies read, within 10 s. Errors are RFC 9457 problem+json with
 // a "reason", like the middleware's denials. Visibility lives in this
 // process's memory: each replica of a fleet has its own.
 //
@@ -93,7 +97,11 @@
 //
 // One structured line per decision of the middleware on stderr (allowed or
 // not, the reason, the video, the token redacted to its first eight
-// characters, the latency), plus API changes and lifecycle events. Tokens
+// characters, the latency), plus API changes, lifecycle events and the
+// middleware's warnings (a playlist it cannot rewrite), all in the format of
+// -log-format. At start it warns when it listens beyond loopback without
+// -trusted-proxies: behind a proxy every viewer shares one address, and the
+// grace window would admit any client with the same User-Agent. Tokens
 // appear only redacted; session tokens, keys and the API key never do, nor
 // the URLs of private media.
 //
