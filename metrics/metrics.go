@@ -110,6 +110,13 @@ func (t *timedStore) Redeem(ctx context.Context, req store.RedeemRequest) (store
 	return r, err
 }
 
+func (t *timedStore) Release(ctx context.Context, req store.ReleaseRequest) error {
+	start := time.Now()
+	err := t.s.Release(ctx, req)
+	t.observe("release", start, err)
+	return err
+}
+
 func (t *timedStore) Lookup(ctx context.Context, token string, now time.Time) (store.Record, error) {
 	start := time.Now()
 	r, err := t.s.Lookup(ctx, token, now)

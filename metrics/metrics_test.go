@@ -11,6 +11,7 @@ import (
 	"github.com/privatevideo/privatevideo"
 	"github.com/privatevideo/privatevideo/metrics"
 	"github.com/privatevideo/privatevideo/store"
+	"github.com/privatevideo/privatevideo/store/storetest"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -66,6 +67,37 @@ func TestMetrics(t *testing.T) {
 	}
 	if _, err := metrics.New(reg); err == nil {
 		t.Fatal("registering twice succeeded")
+	}
+}
+
+// The timed store is a store: it passes the conformance suite, and times
+// every operation, releases included.
+func TestStoreConformance(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := m.Store(store.NewMemory(0))
+	storetest.Run(t, func(*testing.T) store.Store { return st })
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]bool{}
+	for _, mf := range mfs {
+		for _, metric := range mf.GetMetric() {
+			for _, l := range metric.GetLabel() {
+				if l.GetName() == "op" {
+					ops[l.GetValue()] = true
+				}
+			}
+		}
+	}
+	for _, op := range []string{"issue", "redeem", "release", "lookup", "revoke"} {
+		if !ops[op] {
+			t.Errorf("no store latency series for op=%s (have %v)", op, ops)
+		}
 	}
 }
 

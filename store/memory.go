@@ -51,9 +51,18 @@ type memoryRecord struct {
 	video      unique.Handle[string]
 	expires    int64 // unix nanoseconds
 	redeemedAt int64 // unix nanoseconds; 0 while issued
-	client     uint64
-	state      State
+	// issueExpires is the token's issue expiry while redeemed, which a
+	// release restores; 0 while issued.
+	issueExpires int64
+	client       uint64
+	state        State
+	reentered    bool // a grace re-entry was granted on the redemption
 }
+
+// deadline is when the record becomes irrelevant: its expiry, or, while
+// redeemed, the token's issue expiry if later, until which Release may still
+// restore it.
+func (r memoryRecord) deadline() int64 { return max(r.expires, r.issueExpires) }
 
 // NewMemory returns a memory store holding at most capacity records, or any
 // number when capacity is 0 or less.
@@ -128,7 +137,9 @@ func (m *Memory) Redeem(ctx context.Context, req RedeemRequest) (Redemption, err
 		return Redemption{}, ErrUnknown
 	}
 	if rec.expires <= now {
-		s.lru.Remove(key)
+		if rec.deadline() <= now {
+			s.lru.Remove(key)
+		}
 		return Redemption{}, ErrUnknown
 	}
 	if rec.video.Value() != req.VideoID {
@@ -139,6 +150,10 @@ func (m *Memory) Redeem(ctx context.Context, req RedeemRequest) (Redemption, err
 		return Redemption{}, ErrRevoked
 	case Redeemed:
 		if req.Grace > 0 && rec.client == client && now < rec.redeemedAt+int64(req.Grace) {
+			if !rec.reentered {
+				rec.reentered = true
+				s.lru.Add(key, rec)
+			}
 			return Redemption{
 				RedeemedAt: time.Unix(0, rec.redeemedAt),
 				Expires:    time.Unix(0, rec.expires),
@@ -149,10 +164,52 @@ func (m *Memory) Redeem(ctx context.Context, req RedeemRequest) (Redemption, err
 	}
 	rec.state = Redeemed
 	rec.redeemedAt = now
+	rec.issueExpires = rec.expires
 	rec.expires = now + int64(req.SessionTTL)
 	rec.client = client
+	rec.reentered = false
 	s.lru.Add(key, rec)
 	return Redemption{RedeemedAt: time.Unix(0, now), Expires: time.Unix(0, rec.expires)}, nil
+}
+
+// Release implements Store.
+func (m *Memory) Release(ctx context.Context, req ReleaseRequest) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	key, err := parseKey(req.Token)
+	if err != nil {
+		return err
+	}
+	now := req.Now.UnixNano()
+	client := maphash.String(m.seed, req.Client)
+	s := m.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.lru.Peek(key)
+	switch {
+	case !ok:
+		return ErrUnknown
+	case rec.state == Redeemed:
+		if rec.issueExpires <= now {
+			if rec.deadline() <= now {
+				s.lru.Remove(key)
+			}
+			return ErrUnknown
+		}
+		if rec.client != client || rec.reentered || time.Unix(0, rec.redeemedAt).UnixMilli() != req.RedeemedAt.UnixMilli() {
+			return ErrUsed
+		}
+		// The record as Issue left it, with its original expiry.
+		s.lru.Add(key, memoryRecord{video: rec.video, expires: rec.issueExpires, state: Issued})
+		return nil
+	case rec.expires <= now:
+		s.lru.Remove(key)
+		return ErrUnknown
+	case rec.state == Revoked:
+		return ErrRevoked
+	}
+	return nil
 }
 
 // Lookup implements Store.
@@ -195,6 +252,7 @@ func (m *Memory) Revoke(ctx context.Context, token string, now time.Time) error 
 		return ErrUnknown
 	}
 	rec.state = Revoked
+	rec.issueExpires = 0 // never restored: the record ends with its Expires
 	s.lru.Add(key, rec)
 	return nil
 }
@@ -221,7 +279,7 @@ func (m *Memory) Sweep(now time.Time) int {
 		s := &m.shards[i]
 		s.mu.Lock()
 		for _, key := range s.lru.Keys() {
-			if rec, ok := s.lru.Peek(key); ok && rec.expires <= t {
+			if rec, ok := s.lru.Peek(key); ok && rec.deadline() <= t {
 				s.lru.Remove(key)
 				dropped++
 			}

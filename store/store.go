@@ -1,7 +1,9 @@
 // Package store defines where privatevideo keeps its private tokens, and
 // provides the in-memory store that the middleware uses by default.
 //
-// A store holds one record per issued token. The middleware drives it; an
+// A store holds one record per issued token: issued, redeemed at most once,
+// or revoked; a redemption whose answer never reached the viewer is
+// released, and the token is issued again. The middleware drives it; an
 // application only picks one (memory for one process, Redis or PostgreSQL
 // for several replicas) and never calls it directly. A third-party store
 // proves itself by passing the conformance suite in package storetest.
@@ -42,12 +44,16 @@ type Store interface {
 	// Redeem moves a token from issued to redeemed, atomically: of any number
 	// of concurrent calls, on any number of machines, at most one succeeds.
 	// On success the record lives until the session ends, at
-	// req.Now + req.SessionTTL, and the result tells when that is.
+	// req.Now + req.SessionTTL, and the result tells when that is. The
+	// store keeps the token's issue expiry beside it, for Release, and
+	// keeps the record until the later of the two.
 	//
 	// A redeemed token is redeemed again only by the same client
 	// (req.Client equal to the winner's) within req.Grace of the first
 	// redemption; that call succeeds with the first call's RedeemedAt and
-	// Expires, and Reentry set. Everything else fails:
+	// Expires, and Reentry set. The re-entry marks the redemption as
+	// delivered more than once, so that Release no longer undoes it.
+	// Everything else fails:
 	//   - ErrUnknown: never issued, expired unredeemed (not after
 	//     expires), expired redeemed (session over), or evicted;
 	//   - ErrWrongVideo: issued for another video; the token is not
@@ -55,6 +61,38 @@ type Store interface {
 	//   - ErrRevoked: revoked;
 	//   - ErrUsed: already redeemed by another client, or after the grace.
 	Redeem(ctx context.Context, req RedeemRequest) (Redemption, error)
+
+	// Release undoes one redemption whose answer never reached the viewer
+	// (the wrapped handler failed, or the request ended before its response
+	// began), so that the link is not lost to a failure that is not the
+	// viewer's. req names the redemption by its client and its RedeemedAt,
+	// as Redeem returned them; stores compare RedeemedAt at millisecond
+	// precision.
+	//
+	// While the record is that redemption (redeemed by req.Client at
+	// req.RedeemedAt, no grace re-entry granted on it) and the token's issue
+	// expiry has not passed at req.Now, Release returns the record to
+	// issued with that original expiry, atomically, and any client may
+	// redeem it again. Otherwise it changes nothing and returns, checked in
+	// this order:
+	//   - ErrUnknown: no record, or expired at req.Now: a redeemed record by
+	//     the token's issue expiry (a release never revives an expired
+	//     token), any other by its Expires, as Lookup;
+	//   - ErrRevoked: revoked; a revoked token is never revived;
+	//   - nil: issued already, so there is nothing to release (a repeated
+	//     release, or one that lost to no one);
+	//   - ErrUsed: redeemed by another client or at another time (a newer
+	//     redemption: a release never undoes another one), or re-entered
+	//     (another response carried a session to the client, so the token
+	//     stays spent). A store that finds no issue expiry kept beside a
+	//     redeemed record (one written before it knew Release) answers this
+	//     too.
+	//
+	// Release and Redeem are atomic with respect to each other: of a release
+	// and any number of concurrent redemptions, at most one redemption is
+	// left standing, and a release that succeeds never also lets a
+	// concurrent re-entry of the redemption it undid succeed.
+	Release(ctx context.Context, req ReleaseRequest) error
 
 	// Lookup returns the record of a token without changing it, or
 	// ErrUnknown when there is none or it has expired at now.
@@ -79,6 +117,14 @@ type RedeemRequest struct {
 	Grace      time.Duration // same-client re-entry window; 0 turns it off
 }
 
+// ReleaseRequest names the redemption that Release undoes.
+type ReleaseRequest struct {
+	Token      string    // canonical private token
+	Client     string    // the redeemer's client, as in RedeemRequest
+	RedeemedAt time.Time // the Redemption's RedeemedAt
+	Now        time.Time
+}
+
 // Redemption is the result of a successful Redeem.
 type Redemption struct {
 	RedeemedAt time.Time // when the token was first redeemed
@@ -90,7 +136,8 @@ type Redemption struct {
 type State uint8
 
 // The states of a token. A token starts Issued; Redeem moves it to Redeemed
-// and Revoke to Revoked. There is no way back.
+// and Revoke to Revoked. Release moves a Redeemed token back to Issued when
+// its redemption never reached the viewer; nothing leaves Revoked.
 const (
 	Issued State = iota + 1
 	Redeemed

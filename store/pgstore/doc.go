@@ -25,15 +25,20 @@
 // One row per token in the table privatevideo_tokens (WithTable sets another
 // name, optionally schema-qualified), with an index on expires:
 //
-//	token       uuid        PRIMARY KEY
-//	video       text        NOT NULL
-//	state       smallint    NOT NULL  -- 1 issued, 2 redeemed, 3 revoked
-//	expires     timestamptz NOT NULL  -- the token's expiry, then the session's end
-//	redeemed_at timestamptz           -- once redeemed
-//	client      bytea                 -- the redeeming client's identity, for the grace window
+//	token         uuid        PRIMARY KEY
+//	video         text        NOT NULL
+//	state         smallint    NOT NULL  -- 1 issued, 2 redeemed, 3 revoked
+//	expires       timestamptz NOT NULL  -- the token's expiry, then the session's end
+//	redeemed_at   timestamptz           -- once redeemed
+//	client        bytea                 -- the redeeming client's identity, for the grace window
+//	issue_expires timestamptz           -- once redeemed: the token's expiry, which a release restores
+//	reentered     boolean     NOT NULL  -- a grace re-entry was granted: the redemption is not released
 //
 // The client identity is opaque bytes to the store, hence bytea rather than
-// text, which would refuse bytes that are not UTF-8.
+// text, which would refuse bytes that are not UTF-8. Migrate adds the last
+// two columns to a table that an earlier version created, without
+// rewriting it; rows redeemed before that have no issue_expires, and their
+// redemptions are never released.
 //
 // # Atomicity
 //
@@ -45,8 +50,12 @@
 // machines. The same statement reads the row back for the others, with a
 // locking read when they lost a race so that they see the winner (and a
 // grace re-entry of the winning client succeeds); see the comments on the
-// SQL. Issue is an INSERT … ON CONFLICT DO NOTHING, so it never resets a
-// token; Revoke is an UPDATE that keeps the row's expiry; Lookup a SELECT.
+// SQL. A grace re-entry is the same UPDATE taking a redeemed row of the same
+// client, and marks it. Release is one conditional UPDATE too (redeemed by
+// this client at this time, never re-entered, before the token's expiry →
+// issued), ordered by the row's lock against concurrent redemptions. Issue
+// is an INSERT … ON CONFLICT DO NOTHING, so it never resets a token; Revoke
+// is an UPDATE that keeps the row's expiry; Lookup a SELECT.
 //
 // Keep synchronous_commit on, PostgreSQL's default, for this table: with it
 // off, a redemption acknowledged just before a server crash can be lost, and
@@ -57,7 +66,8 @@
 // Decisions compare the times the middleware passes in, never the
 // database's clock: an expired row is unknown, whether or not it is still
 // there. Rows expire at the token's expiry while issued and at the session's
-// end once redeemed. Sweep deletes the rows expired at a given time, in
+// end once redeemed; Sweep keeps a redeemed row until the token's expiry if
+// that is later, so that a release can still restore it. Sweep deletes the rows expired at a given time, in
 // batches; SweepEvery runs it on a timer until its context ends. Sweeping
 // only reclaims space, so any replica, or all of them, may run it.
 //

@@ -190,19 +190,22 @@ func (s *Store) Redeem(ctx context.Context, req store.RedeemRequest) (store.Rede
 		state      pgtype.Int2
 		redeemedAt pgtype.Timestamptz
 		expires    time.Time
-		client     []byte
+		flag       bool // taken: a re-entry; raced: takeable after all
 	)
-	err = s.pool.QueryRow(ctx, s.sql.redeem, tok, req.VideoID, req.Now, req.Now.Add(req.SessionTTL), []byte(req.Client)).
-		Scan(&won, &video, &state, &redeemedAt, &expires, &client)
+	err = s.pool.QueryRow(ctx, s.sql.redeem, tok, req.VideoID, req.Now, req.Now.Add(req.SessionTTL), []byte(req.Client), req.Grace.Microseconds()).
+		Scan(&won, &video, &state, &redeemedAt, &expires, &flag)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return store.Redemption{}, store.ErrUnknown
 	case err != nil:
 		return store.Redemption{}, failure("redeem", err)
 	case won:
-		return store.Redemption{RedeemedAt: redeemedAt.Time, Expires: expires}, nil
+		return store.Redemption{RedeemedAt: redeemedAt.Time, Expires: expires, Reentry: flag}, nil
+	case flag:
+		// Changed once more while the statement ran; nothing was consumed.
+		return store.Redemption{}, failure("redeem", errors.New("the row changed during the redemption"))
 	}
-	// Not won: the row as it stands after any concurrent redemption
+	// Not taken: the row as it stands after any concurrent statement
 	// committed, so a loser of a race sees the winner.
 	switch {
 	case !expires.After(req.Now):
@@ -212,15 +215,64 @@ func (s *Store) Redeem(ctx context.Context, req store.RedeemRequest) (store.Rede
 	case state.Int16 == stateRevoked:
 		return store.Redemption{}, store.ErrRevoked
 	case state.Int16 == stateRedeemed:
-		if req.Grace > 0 && redeemedAt.Valid && string(client) == req.Client && req.Now.Before(redeemedAt.Time.Add(req.Grace)) {
-			return store.Redemption{RedeemedAt: redeemedAt.Time, Expires: expires, Reentry: true}, nil
-		}
 		return store.Redemption{}, store.ErrUsed
 	}
 	// An issued row the update did not take: only a row that changed in
 	// a way the statement cannot see could do that. Fail closed; nothing
 	// was consumed.
 	return store.Redemption{}, failure("redeem", fmt.Errorf("row in state %d was not redeemed", state.Int16))
+}
+
+// Release implements store.Store with one statement: see the comments on its
+// SQL.
+func (s *Store) Release(ctx context.Context, req store.ReleaseRequest) error {
+	if err := ctx.Err(); err != nil {
+		return failure("release", err)
+	}
+	tok, err := tokenParam(req.Token)
+	if err != nil {
+		return err
+	}
+	// The redemption is named to the millisecond: the store's precision.
+	from := req.RedeemedAt.Truncate(time.Millisecond)
+	var (
+		released     bool
+		state        pgtype.Int2
+		expires      pgtype.Timestamptz
+		issueExpires pgtype.Timestamptz
+	)
+	err = s.pool.QueryRow(ctx, s.sql.release, tok, []byte(req.Client), from, from.Add(time.Millisecond), req.Now).
+		Scan(&released, &state, &expires, &issueExpires)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.ErrUnknown
+	case err != nil:
+		return failure("release", err)
+	case released:
+		return nil
+	}
+	switch state.Int16 {
+	case stateRedeemed:
+		// A row redeemed before issue_expires existed ends with its
+		// session.
+		until := issueExpires
+		if !until.Valid {
+			until = expires
+		}
+		if !until.Time.After(req.Now) {
+			return store.ErrUnknown
+		}
+		return store.ErrUsed
+	case stateIssued, stateRevoked:
+		if !expires.Time.After(req.Now) {
+			return store.ErrUnknown
+		}
+		if state.Int16 == stateRevoked {
+			return store.ErrRevoked
+		}
+		return nil
+	}
+	return failure("release", fmt.Errorf("row in unknown state %d", state.Int16))
 }
 
 // Lookup implements store.Store with one SELECT.

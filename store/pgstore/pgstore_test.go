@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -179,22 +181,11 @@ func TestMigrateConcurrentAndIdempotent(t *testing.T) {
 	if err := st.Migrate(context.Background()); err != nil {
 		t.Fatalf("Migrate again: %v", err)
 	}
-	rows, err := pool.Query(context.Background(), `SELECT column_name, data_type, is_nullable FROM information_schema.columns
-		WHERE table_schema = $1 AND table_name = 'tokens' ORDER BY ordinal_position`, schema)
-	if err != nil {
-		t.Fatalf("reading the schema: %v", err)
-	}
-	var got []string
-	for rows.Next() {
-		var name, typ, nullable string
-		if err := rows.Scan(&name, &typ, &nullable); err != nil {
-			t.Fatalf("reading the schema: %v", err)
-		}
-		got = append(got, name+" "+typ+" "+nullable)
-	}
+	got := columns(t, pool, schema, "tokens")
 	want := []string{
 		"token uuid NO", "video text NO", "state smallint NO",
 		"expires timestamp with time zone NO", "redeemed_at timestamp with time zone YES", "client bytea YES",
+		"issue_expires timestamp with time zone YES", "reentered boolean NO",
 	}
 	if strings.Join(got, ", ") != strings.Join(want, ", ") {
 		t.Fatalf("columns %v, want %v", got, want)
@@ -204,6 +195,144 @@ func TestMigrateConcurrentAndIdempotent(t *testing.T) {
 	if err := st.Issue(context.Background(), tok, "v", time.Now().Add(time.Hour)); err != nil {
 		t.Fatalf("Issue: %v", err)
 	}
+}
+
+// columns lists the columns of schema.table: name, type, nullability.
+func columns(t *testing.T, pool *pgxpool.Pool, schema, table string) []string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT column_name, data_type, is_nullable FROM information_schema.columns
+		WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, schema, table)
+	if err != nil {
+		t.Fatalf("reading the schema: %v", err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var name, typ, nullable string
+		if err := rows.Scan(&name, &typ, &nullable); err != nil {
+			t.Fatalf("reading the schema: %v", err)
+		}
+		got = append(got, name+" "+typ+" "+nullable)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("reading the schema: %v", err)
+	}
+	return got
+}
+
+// The table as the first version of Migrate created it, before Release.
+const firstSchema = `CREATE TABLE %[1]s (
+	token       uuid        PRIMARY KEY,
+	video       text        NOT NULL,
+	state       smallint    NOT NULL CHECK (state BETWEEN 1 AND 3),
+	expires     timestamptz NOT NULL,
+	redeemed_at timestamptz,
+	client      bytea
+);
+CREATE INDEX %[2]s ON %[1]s (expires)`
+
+// Migrate brings a table of the first version up to date, from several
+// replicas at once, keeping its rows: the issued ones redeem and release
+// as new ones do; the ones redeemed before stay spent, their re-entry
+// still works, and Sweep still deletes them once their session ends. The
+// whole conformance suite then passes on the upgraded table.
+func TestMigrateUpgrades(t *testing.T) {
+	pool := testPool(t)
+	ctx := context.Background()
+	table := tableName()
+	t.Cleanup(func() { dropTable(t, pool, table) })
+	sql := fmt.Sprintf(firstSchema, pgx.Identifier{table}.Sanitize(), pgx.Identifier{table + "_expires"}.Sanitize())
+	if _, err := pool.Exec(ctx, sql); err != nil {
+		t.Fatalf("creating the first version's table: %v", err)
+	}
+	now := time.Now().Truncate(time.Millisecond)
+	issued, redeemed, ended := storetest.NewToken(), storetest.NewToken(), storetest.NewToken()
+	insert := "INSERT INTO " + pgx.Identifier{table}.Sanitize() + " (token, video, state, expires, redeemed_at, client) VALUES ($1, 'v', $2, $3, $4, $5)"
+	for _, row := range []struct {
+		tok        string
+		state      int16
+		expires    time.Time
+		redeemedAt any
+		client     any
+	}{
+		{issued, 1, now.Add(time.Hour), nil, nil},
+		{redeemed, 2, now.Add(24 * time.Hour), now, []byte("c1")},
+		{ended, 2, now.Add(-time.Minute), now.Add(-time.Hour), []byte("c1")},
+	} {
+		if _, err := pool.Exec(ctx, insert, row.tok, row.state, row.expires, row.redeemedAt, row.client); err != nil {
+			t.Fatalf("inserting a first-version row: %v", err)
+		}
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := pgstore.New(pool, pgstore.WithTable(table))
+			if err == nil {
+				err = st.Migrate(ctx)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("Migrate of a first-version table: %v", err)
+		}
+	}
+	st, _ := pgstore.New(pool, pgstore.WithTable(table))
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate again: %v", err)
+	}
+	var schema string
+	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	got := columns(t, pool, schema, table)
+	if len(got) != 8 || got[6] != "issue_expires timestamp with time zone YES" || got[7] != "reentered boolean NO" {
+		t.Fatalf("columns after the upgrade: %v", got)
+	}
+
+	// The issued row: redeemed, released, redeemed by another client.
+	red, err := st.Redeem(ctx, store.RedeemRequest{Token: issued, VideoID: "v", Client: "c1", Now: now, SessionTTL: 24 * time.Hour, Grace: 5 * time.Second})
+	if err != nil || red.Reentry {
+		t.Fatalf("Redeem of an older issued row: %+v, %v", red, err)
+	}
+	if err := st.Release(ctx, store.ReleaseRequest{Token: issued, Client: "c1", RedeemedAt: red.RedeemedAt, Now: now}); err != nil {
+		t.Fatalf("Release of a redemption of an older issued row: %v", err)
+	}
+	if rec, err := st.Lookup(ctx, issued, now); err != nil || rec.State != store.Issued || !rec.Expires.Equal(now.Add(time.Hour)) {
+		t.Fatalf("after Release: %+v, %v; want issued until %v", rec, err, now.Add(time.Hour))
+	}
+	if _, err := st.Redeem(ctx, store.RedeemRequest{Token: issued, VideoID: "v", Client: "c2", Now: now, SessionTTL: 24 * time.Hour}); err != nil {
+		t.Fatalf("Redeem after Release: %v", err)
+	}
+
+	// The row redeemed before the upgrade: no issue expiry kept, so it
+	// stays spent; its client still re-enters.
+	err = st.Release(ctx, store.ReleaseRequest{Token: redeemed, Client: "c1", RedeemedAt: now, Now: now.Add(time.Second)})
+	if !errors.Is(err, store.ErrUsed) {
+		t.Fatalf("Release of a row redeemed before the upgrade: %v, want ErrUsed", err)
+	}
+	if red, err := st.Redeem(ctx, store.RedeemRequest{Token: redeemed, VideoID: "v", Client: "c1", Now: now.Add(time.Second), SessionTTL: 24 * time.Hour, Grace: 5 * time.Second}); err != nil || !red.Reentry {
+		t.Fatalf("re-entry into a row redeemed before the upgrade: %+v, %v", red, err)
+	}
+	if _, err := st.Redeem(ctx, store.RedeemRequest{Token: redeemed, VideoID: "v", Client: "c2", Now: now.Add(time.Second), SessionTTL: 24 * time.Hour}); !errors.Is(err, store.ErrUsed) {
+		t.Fatalf("another client on a row redeemed before the upgrade: %v, want ErrUsed", err)
+	}
+	err = st.Release(ctx, store.ReleaseRequest{Token: ended, Client: "c1", RedeemedAt: now.Add(-time.Hour), Now: now})
+	if !errors.Is(err, store.ErrUnknown) {
+		t.Fatalf("Release of an older row whose session ended: %v, want ErrUnknown", err)
+	}
+	if n, err := st.Sweep(ctx, now); err != nil || n != 1 {
+		t.Fatalf("Sweep of the upgraded table: %d, %v; want the ended row", n, err)
+	}
+
+	storetest.Run(t, func(*testing.T) store.Store { return st })
 }
 
 // Sweep deletes what has expired at the time it is given and nothing else,
@@ -231,6 +360,13 @@ func TestSweep(t *testing.T) {
 	if _, err := st.Redeem(ctx, store.RedeemRequest{Token: redeemed, VideoID: "v", Client: "c", Now: base.Add(-time.Hour), SessionTTL: 3 * time.Hour}); err != nil {
 		t.Fatalf("Redeem: %v", err)
 	}
+	// And one whose session ended lives until its own expiry, for a
+	// release.
+	shortSession := live[len(live)-1]
+	short, err := st.Redeem(ctx, store.RedeemRequest{Token: shortSession, VideoID: "v", Client: "c", Now: base.Add(-time.Hour), SessionTTL: time.Minute})
+	if err != nil {
+		t.Fatalf("Redeem: %v", err)
+	}
 	n, err := st.Sweep(ctx, base)
 	if err != nil {
 		t.Fatalf("Sweep: %v", err)
@@ -241,10 +377,13 @@ func TestSweep(t *testing.T) {
 	if rows := countRows(t, pool, st.Table()); rows != len(live) {
 		t.Fatalf("%d rows after Sweep, want %d", rows, len(live))
 	}
-	for _, tok := range live {
+	for _, tok := range live[:len(live)-1] {
 		if _, err := st.Lookup(ctx, tok, base); err != nil {
 			t.Fatalf("Lookup of a live token after Sweep: %v", err)
 		}
+	}
+	if err := st.Release(ctx, store.ReleaseRequest{Token: shortSession, Client: "c", RedeemedAt: short.RedeemedAt, Now: base}); err != nil {
+		t.Fatalf("Release of an ended session's redemption after Sweep: %v", err)
 	}
 	if n, err := st.Sweep(ctx, base); err != nil || n != 0 {
 		t.Fatalf("second Sweep: %d, %v; want 0", n, err)

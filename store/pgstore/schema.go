@@ -9,13 +9,24 @@ import (
 
 // statements is the SQL of one Store, built once for its table.
 type statements struct {
-	schema []string // CREATE statements, in order
-	lockID string   // names the migration's advisory lock
-	issue  string
-	redeem string
-	lookup string
-	revoke string
-	sweep  string
+	schema  []string // CREATE statements, in order
+	upgrade upgrade  // columns that tables of earlier versions lack
+	lockID  string   // names the migration's advisory lock
+	issue   string
+	redeem  string
+	release string
+	lookup  string
+	revoke  string
+	sweep   string
+}
+
+// upgrade brings a table created by an earlier version of the schema up to
+// this one: missing, given table, says whether it lacks a column, and alter
+// adds those it lacks.
+type upgrade struct {
+	table   string
+	missing string
+	alter   string
 }
 
 func newStatements(schema, name string) statements {
@@ -31,16 +42,29 @@ func newStatements(schema, name string) statements {
 	}
 	st.schema = append(st.schema,
 		`CREATE TABLE IF NOT EXISTS `+t+` (
-	token       uuid        PRIMARY KEY,
-	video       text        NOT NULL,
-	state       smallint    NOT NULL CHECK (state BETWEEN 1 AND 3),
-	expires     timestamptz NOT NULL,
-	redeemed_at timestamptz,
-	client      bytea
+	token         uuid        PRIMARY KEY,
+	video         text        NOT NULL,
+	state         smallint    NOT NULL CHECK (state BETWEEN 1 AND 3),
+	expires       timestamptz NOT NULL,
+	redeemed_at   timestamptz,
+	client        bytea,
+	issue_expires timestamptz,
+	reentered     boolean     NOT NULL DEFAULT false
 )`,
 		// Sweep finds expired rows by it.
 		`CREATE INDEX IF NOT EXISTS `+indexIdent.Sanitize()+` ON `+t+` (expires)`,
 	)
+	// The first version of the table had neither issue_expires nor
+	// reentered. The catalogue is read first so that a migration of an up
+	// to date table takes no lock that would stall redemptions.
+	st.upgrade = upgrade{
+		table: t,
+		missing: `SELECT count(*) < 2 FROM pg_attribute
+WHERE attrelid = to_regclass($1) AND attname IN ('issue_expires', 'reentered') AND NOT attisdropped`,
+		alter: `ALTER TABLE ` + t + `
+	ADD COLUMN IF NOT EXISTS issue_expires timestamptz,
+	ADD COLUMN IF NOT EXISTS reentered boolean NOT NULL DEFAULT false`,
+	}
 	st.lockID = "privatevideo/pgstore/migrate/" + t
 
 	st.issue = `INSERT INTO ` + t + ` (token, video, state, expires) VALUES ($1, $2, $3, $4)
@@ -48,67 +72,122 @@ ON CONFLICT (token) DO NOTHING`
 
 	// One statement decides a redemption.
 	//
-	// "won" takes the row from issued to redeemed if it is issued for this
-	// video and not expired. Under READ COMMITTED an UPDATE that finds the
-	// row locked by a concurrent redemption waits for it to commit, then
-	// re-checks its WHERE on the committed row, which is no longer issued:
-	// of any number of concurrent calls, exactly one updates.
+	// "taken" is the decision: it updates the row if it is issued for this
+	// video and not expired (a redemption: the token's expiry moves to
+	// issue_expires, for a release), or redeemed by this client within the
+	// grace window (a re-entry, which marks the row reentered so that the
+	// redemption is no longer released). Under READ COMMITTED an UPDATE
+	// that finds the row locked by a concurrent statement waits for it to
+	// commit, then re-checks its WHERE, and computes its SET, on the
+	// committed row: of any number of concurrent calls, exactly one takes an
+	// issued row, the winner's own parallel calls then re-enter its
+	// redemption, and a call that waited on a release redeems the row the
+	// release left issued.
 	//
-	// When "won" is empty, "seen" reads the row to tell why, from the
+	// When "taken" is empty, "seen" reads the row to tell why, from the
 	// statement's snapshot. That is right unless the snapshot still shows
-	// the row as "won" wanted it: then a concurrent statement changed it
-	// and committed while we waited (a winner, a revocation, a sweep), and
-	// the snapshot cannot see the change. Only then "raced" reads the row
-	// again FOR SHARE: a locking read returns the latest committed version,
-	// so a loser of a race sees the winner's redemption and may be its
-	// grace re-entry. Taking that lock for the other denials would only
-	// cost a write.
+	// the row as "taken" wanted it: then a concurrent statement changed it
+	// and committed while we waited (a winner of another client, a
+	// revocation, a sweep), and the snapshot cannot see the change. Only then
+	// "raced" reads the row again FOR SHARE: a locking read returns the
+	// latest committed version, so a loser of a race sees the winner's
+	// redemption. Taking that lock for the other denials would only cost a
+	// write.
+	//
+	// A raced row that "taken" would take after all changed once more
+	// after "taken" looked (a release, say): the redemption fails as a
+	// system failure, with nothing consumed, and a retry decides afresh.
 	//
 	// "seen" and "raced" run only when needed: their EXISTS conditions are
 	// one-time filters.
-	st.redeem = `WITH won AS (
-	UPDATE ` + t + ` SET state = 2, redeemed_at = $3, expires = $4, client = $5
-	WHERE token = $1 AND state = 1 AND video = $2 AND expires > $3
-	RETURNING redeemed_at, expires
+	const takeable = `(video = $2 AND expires > $3 AND (state = 1 OR
+	state = 2 AND client = $5 AND $6::bigint > 0 AND $3 < redeemed_at + $6::bigint * interval '1 microsecond'))`
+	st.redeem = `WITH taken AS (
+	UPDATE ` + t + ` SET
+		state = 2,
+		redeemed_at = CASE WHEN state = 1 THEN $3 ELSE redeemed_at END,
+		expires = CASE WHEN state = 1 THEN $4 ELSE expires END,
+		issue_expires = CASE WHEN state = 1 THEN expires ELSE issue_expires END,
+		client = $5,
+		reentered = state = 2
+	WHERE token = $1 AND ` + takeable + `
+	RETURNING redeemed_at, expires, reentered
 ), seen AS (
 	SELECT video, state, redeemed_at, expires, client FROM ` + t + `
-	WHERE token = $1 AND NOT EXISTS (SELECT FROM won)
+	WHERE token = $1 AND NOT EXISTS (SELECT FROM taken)
 ), raced AS (
 	SELECT video, state, redeemed_at, expires, client FROM ` + t + `
-	WHERE token = $1 AND EXISTS (SELECT FROM seen WHERE state = 1 AND video = $2 AND expires > $3)
+	WHERE token = $1 AND EXISTS (SELECT FROM seen WHERE ` + takeable + `)
 	FOR SHARE
 )
-SELECT true, NULL::text, NULL::smallint, redeemed_at, expires, NULL::bytea FROM won
+SELECT true, NULL::text, NULL::smallint, redeemed_at, expires, reentered FROM taken
 UNION ALL
-SELECT false, video, state, redeemed_at, expires, client FROM raced
+SELECT false, video, state, redeemed_at, expires, ` + takeable + ` IS TRUE FROM raced
 UNION ALL
-SELECT false, video, state, redeemed_at, expires, client FROM seen
-WHERE NOT (state = 1 AND video = $2 AND expires > $3)`
+SELECT false, video, state, redeemed_at, expires, false FROM seen
+WHERE ` + takeable + ` IS NOT TRUE`
+
+	// One statement decides a release, the same way: "released" takes the
+	// row back to issued, with the token's expiry, if it is still the
+	// redemption named (client, and redeemed_at within the millisecond
+	// [$3, $4)), never re-entered, before the token's expiry. A row
+	// redeemed before issue_expires existed has none, and stays spent.
+	// "seen" and "raced" tell why not, as for a redemption.
+	const releasable = `(state = 2 AND client = $2 AND redeemed_at >= $3 AND redeemed_at < $4
+	AND NOT reentered AND issue_expires > $5)`
+	st.release = `WITH released AS (
+	UPDATE ` + t + ` SET state = 1, expires = issue_expires, redeemed_at = NULL, client = NULL, issue_expires = NULL
+	WHERE token = $1 AND ` + releasable + `
+	RETURNING true
+), seen AS (
+	SELECT state, expires, issue_expires, client, redeemed_at, reentered FROM ` + t + `
+	WHERE token = $1 AND NOT EXISTS (SELECT FROM released)
+), raced AS (
+	SELECT state, expires, issue_expires FROM ` + t + `
+	WHERE token = $1 AND EXISTS (SELECT FROM seen WHERE ` + releasable + `)
+	FOR SHARE
+)
+SELECT true, NULL::smallint, NULL::timestamptz, NULL::timestamptz FROM released
+UNION ALL
+SELECT false, state, expires, issue_expires FROM raced
+UNION ALL
+SELECT false, state, expires, issue_expires FROM seen
+WHERE ` + releasable + ` IS NOT TRUE`
 
 	st.lookup = `SELECT video, state, expires, redeemed_at FROM ` + t + ` WHERE token = $1 AND expires > $2`
 	st.revoke = `UPDATE ` + t + ` SET state = $3 WHERE token = $1 AND expires > $2`
-	// Batches keep each delete short; SKIP LOCKED leaves rows being
-	// redeemed right now to the next sweep.
+	// A redeemed row lives until the later of its expiry (the session's
+	// end) and the token's, until which a release may restore it. Batches
+	// keep each delete short; SKIP LOCKED leaves rows being redeemed right
+	// now to the next sweep.
 	st.sweep = `DELETE FROM ` + t + ` WHERE token IN (
-	SELECT token FROM ` + t + ` WHERE expires <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
+	SELECT token FROM ` + t + ` WHERE expires <= $1 AND (issue_expires IS NULL OR issue_expires <= $1)
+	LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	return st
 }
 
 // Migrate creates the Store's table and its index if they do not exist (and
-// its schema, for a schema-qualified table). It is idempotent and safe to
+// its schema, for a schema-qualified table), and adds the columns that a
+// table created by an earlier version lacks. It is idempotent and safe to
 // run from every replica at once: an advisory lock serializes concurrent
-// runs, which would otherwise race in PostgreSQL's catalogue.
+// runs, which would otherwise race in PostgreSQL's catalogue. On a table
+// that is up to date it only reads the catalogue, taking no lock that would
+// stall redemptions.
 //
 // The table:
 //
-//	token       uuid        PRIMARY KEY
-//	video       text        NOT NULL
-//	state       smallint    NOT NULL  -- 1 issued, 2 redeemed, 3 revoked
-//	expires     timestamptz NOT NULL  -- the token's expiry, then the session's end
-//	redeemed_at timestamptz           -- once redeemed
-//	client      bytea                 -- the redeeming client's identity, for the grace window
+//	token         uuid        PRIMARY KEY
+//	video         text        NOT NULL
+//	state         smallint    NOT NULL  -- 1 issued, 2 redeemed, 3 revoked
+//	expires       timestamptz NOT NULL  -- the token's expiry, then the session's end
+//	redeemed_at   timestamptz           -- once redeemed
+//	client        bytea                 -- the redeeming client's identity, for the grace window
+//	issue_expires timestamptz           -- once redeemed: the token's expiry, which a release restores
+//	reentered     boolean     NOT NULL  -- a grace re-entry was granted: the redemption is not released
 //
-// with an index on expires for Sweep.
+// with an index on expires for Sweep. The last two columns came with
+// Release; Migrate adds them to an older table (without rewriting it), and
+// the rows redeemed before that stay spent.
 func (s *Store) Migrate(ctx context.Context) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -120,6 +199,15 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	for _, stmt := range s.sql.schema {
 		if _, err := tx.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("pgstore: migrate %s: %w", s.table, err)
+		}
+	}
+	var missing bool
+	if err := tx.QueryRow(ctx, s.sql.upgrade.missing, s.sql.upgrade.table).Scan(&missing); err != nil {
+		return fmt.Errorf("pgstore: migrate %s: %w", s.table, err)
+	}
+	if missing {
+		if _, err := tx.Exec(ctx, s.sql.upgrade.alter); err != nil {
 			return fmt.Errorf("pgstore: migrate %s: %w", s.table, err)
 		}
 	}

@@ -30,28 +30,33 @@
 //	e  expiry, Unix milliseconds: the token's while issued, the session's end once redeemed
 //	r  redemption time, Unix milliseconds (once redeemed)
 //	c  the redeeming client's identity, for the grace window (once redeemed)
+//	x  the token's expiry, Unix milliseconds, which a release restores (once redeemed)
+//	g  "1" once a grace re-entry was granted: the redemption is no longer released
 //
 // A redeemed record takes about 200 bytes of Redis memory (MEMORY USAGE),
 // its key included.
 //
 // # Atomicity
 //
-// Every operation is one round trip touching one key. Issue, Redeem and
-// Revoke are Lua scripts (EVALSHA, falling back to EVAL when the server has
-// not cached them), which Redis runs whole, one at a time: of any number of
-// concurrent redemptions from any number of machines, exactly one finds the
-// record issued and marks it redeemed; the others find it redeemed. Lookup is
-// a single HMGET. With a single key per operation, a Redis Cluster needs no
-// hash tags, and scripts are replicated by their effects.
+// Every operation is one round trip touching one key. Issue, Redeem,
+// Release and Revoke are Lua scripts (EVALSHA, falling back to EVAL when the
+// server has not cached them), which Redis runs whole, one at a time: of any
+// number of concurrent redemptions from any number of machines, exactly one
+// finds the record issued and marks it redeemed; the others find it
+// redeemed. A release is decided the same way on the same key, so the
+// server orders it among concurrent redemptions. Lookup is a single HMGET.
+// With a single key per operation, a Redis Cluster needs no hash tags, and
+// scripts are replicated by their effects.
 //
 // # Expiry
 //
 // Decisions compare the times the middleware passes in, never the server's
 // clock. The server's own TTL only cleans up: each record is given a
-// PEXPIREAT just after its expiry (the token's, then the session's end once
-// redeemed; revoking keeps it), so no sweep is needed. Should the server's
-// clock run ahead of the replicas', a record may vanish early; the token is
-// then unknown and refused, never replayable.
+// PEXPIREAT just after its expiry (the token's; once redeemed, the later of
+// the token's and the session's end, so that a release can still restore
+// it; the token's again once released; revoking keeps it), so no sweep is
+// needed. Should the server's clock run ahead of the replicas', a record may
+// vanish early; the token is then unknown and refused, never replayable.
 //
 // # Outages
 //
@@ -66,7 +71,10 @@
 //
 // go-redis retries a call on a network error (MaxRetries). A redemption whose
 // reply was lost and that is retried finds the token redeemed by the same
-// client: a grace re-entry, or ErrUsed with the grace window off.
+// client: a grace re-entry, or ErrUsed with the grace window off. A retried
+// release whose first run went through finds the record issued and succeeds
+// without changing it; if another client redeemed the token in between, it
+// gets ErrUsed and leaves that redemption alone.
 //
 // # Durability
 //

@@ -246,6 +246,32 @@ func (s *Store) Redeem(ctx context.Context, req store.RedeemRequest) (store.Rede
 	return store.Redemption{}, failure("redeem", fmt.Errorf("unexpected script reply %d", outcome))
 }
 
+// Release implements store.Store, in one script run by the server.
+func (s *Store) Release(ctx context.Context, req store.ReleaseRequest) error {
+	if err := ctx.Err(); err != nil {
+		return failure("release", err)
+	}
+	key, err := s.key(req.Token)
+	if err != nil {
+		return err
+	}
+	n, err := releaseScript.Run(ctx, s.client, []string{key},
+		req.Client, ms(millis(req.RedeemedAt)), ms(millis(req.Now))).Int64()
+	switch {
+	case err != nil:
+		return failure("release", err)
+	case n == outcomeReleased, n == outcomeUnredeemed:
+		return nil
+	case n == outcomeUnknown:
+		return store.ErrUnknown
+	case n == outcomeUsed:
+		return store.ErrUsed
+	case n == outcomeRevoked:
+		return store.ErrRevoked
+	}
+	return failure("release", fmt.Errorf("unexpected script reply %d", n))
+}
+
 // replyInt reads element i of a script's reply, an integer or a decimal
 // string.
 func replyInt(reply []any, i int) (int64, bool) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -197,6 +199,99 @@ func TestRecordLayoutAndTTL(t *testing.T) {
 	wantDeath(t, c, key, now.Add(2*time.Hour))
 }
 
+// A redemption keeps the token's expiry beside the session's end, and the
+// record until the later of the two; a release restores the issued record as
+// Issue wrote it, with its TTL.
+func TestReleaseRecordAndTTL(t *testing.T) {
+	c := testClient(t)
+	st := newStore(t, c)
+	ctx := context.Background()
+	tok := storetest.NewToken()
+	key := st.Prefix() + tok
+	expires := time.Now().Add(time.Hour).Truncate(time.Millisecond).Add(700 * time.Microsecond)
+	if err := st.Issue(ctx, tok, "video-a", expires); err != nil {
+		t.Fatalf("Issue: %v", err)
+	}
+	issued, _ := c.HGetAll(ctx, key).Result()
+
+	// A session shorter than the token's life: the TTL stays the token's.
+	now := time.Now().Truncate(time.Millisecond)
+	red, err := st.Redeem(ctx, store.RedeemRequest{Token: tok, VideoID: "video-a", Client: "client-1", Now: now, SessionTTL: 10 * time.Minute})
+	if err != nil {
+		t.Fatalf("Redeem: %v", err)
+	}
+	fields, _ := c.HGetAll(ctx, key).Result()
+	if fields["x"] != strconv.FormatInt(expires.UnixMilli(), 10) || fields["e"] != strconv.FormatInt(now.Add(10*time.Minute).UnixMilli(), 10) {
+		t.Fatalf("redeemed record %v, want the issue expiry in x and the session's end in e", fields)
+	}
+	wantDeath(t, c, key, expires)
+
+	if err := st.Release(ctx, store.ReleaseRequest{Token: tok, Client: "client-1", RedeemedAt: red.RedeemedAt, Now: now}); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	if fields, _ := c.HGetAll(ctx, key).Result(); !maps.Equal(fields, issued) {
+		t.Fatalf("released record %v, want the issued one %v", fields, issued)
+	}
+	wantDeath(t, c, key, expires)
+
+	// A session longer than the token's life: the TTL follows the session,
+	// and comes back to the token's on release.
+	red, err = st.Redeem(ctx, store.RedeemRequest{Token: tok, VideoID: "video-a", Client: "client-2", Now: now, SessionTTL: 2 * time.Hour})
+	if err != nil {
+		t.Fatalf("Redeem: %v", err)
+	}
+	wantDeath(t, c, key, now.Add(2*time.Hour))
+	if err := st.Release(ctx, store.ReleaseRequest{Token: tok, Client: "client-2", RedeemedAt: red.RedeemedAt, Now: now}); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	wantDeath(t, c, key, expires)
+
+	// A granted re-entry marks the record, and the release is refused.
+	req := store.RedeemRequest{Token: tok, VideoID: "video-a", Client: "client-3", Now: now, SessionTTL: 2 * time.Hour, Grace: time.Second}
+	red, err = st.Redeem(ctx, req)
+	if err != nil {
+		t.Fatalf("Redeem: %v", err)
+	}
+	if again, err := st.Redeem(ctx, req); err != nil || !again.Reentry {
+		t.Fatalf("re-entry: %+v, %v", again, err)
+	}
+	if g, _ := c.HGet(ctx, key, "g").Result(); g != "1" {
+		t.Fatalf("re-entered record without its mark: g = %q", g)
+	}
+	err = st.Release(ctx, store.ReleaseRequest{Token: tok, Client: "client-3", RedeemedAt: red.RedeemedAt, Now: now})
+	if !errors.Is(err, store.ErrUsed) {
+		t.Fatalf("Release of a re-entered redemption: %v, want ErrUsed", err)
+	}
+}
+
+// A record redeemed before the store knew releases has no issue expiry: it
+// stays spent, and its grace re-entry still works.
+func TestReleaseOfAnOlderRecord(t *testing.T) {
+	c := testClient(t)
+	st := newStore(t, c)
+	ctx := context.Background()
+	tok := storetest.NewToken()
+	key := st.Prefix() + tok
+	now := time.Now().Truncate(time.Millisecond)
+	old := map[string]any{"v": "video-a", "s": "2", "e": strconv.FormatInt(now.Add(time.Hour).UnixMilli(), 10),
+		"r": strconv.FormatInt(now.UnixMilli(), 10), "c": "client-1"}
+	if err := c.HSet(ctx, key, old).Err(); err != nil {
+		t.Fatalf("HSET: %v", err)
+	}
+	err := st.Release(ctx, store.ReleaseRequest{Token: tok, Client: "client-1", RedeemedAt: now, Now: now.Add(time.Second)})
+	if !errors.Is(err, store.ErrUsed) {
+		t.Fatalf("Release of an older redeemed record: %v, want ErrUsed", err)
+	}
+	red, err := st.Redeem(ctx, store.RedeemRequest{Token: tok, VideoID: "video-a", Client: "client-1", Now: now.Add(time.Second), SessionTTL: time.Hour, Grace: 5 * time.Second})
+	if err != nil || !red.Reentry {
+		t.Fatalf("re-entry into an older record: %+v, %v", red, err)
+	}
+	err = st.Release(ctx, store.ReleaseRequest{Token: tok, Client: "client-1", RedeemedAt: now, Now: now.Add(2 * time.Hour)})
+	if !errors.Is(err, store.ErrUnknown) {
+		t.Fatalf("Release of an older record past its end: %v, want ErrUnknown", err)
+	}
+}
+
 // wantDeath checks that the server will delete key just after expires: not
 // before it, and not a second later.
 func wantDeath(t *testing.T, c *redis.Client, key string, expires time.Time) {
@@ -227,5 +322,8 @@ func TestForeignKeyIsAFailure(t *testing.T) {
 	}
 	if _, err := st.Lookup(ctx, tok, time.Now()); err == nil || store.IsDenial(err) {
 		t.Fatalf("Lookup of a foreign key: %v, want a system failure", err)
+	}
+	if err := st.Release(ctx, store.ReleaseRequest{Token: tok, Client: "c", RedeemedAt: time.Now(), Now: time.Now()}); err == nil || store.IsDenial(err) {
+		t.Fatalf("Release of a foreign key: %v, want a system failure", err)
 	}
 }

@@ -58,11 +58,22 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("ExpiryUnredeemed", s.expiryUnredeemed)
 	t.Run("ExpiryRedeemed", s.expiryRedeemed)
 	t.Run("CancelledContext", s.cancelledContext)
+	t.Run("Release", s.release)
+	t.Run("ReleaseRepeated", s.releaseRepeated)
+	t.Run("ReleaseOnlyItsRedemption", s.releaseOnlyItsRedemption)
+	t.Run("ReleaseAfterReentry", s.releaseAfterReentry)
+	t.Run("ReleaseRevoked", s.releaseRevoked)
+	t.Run("ReleaseUnknown", s.releaseUnknown)
+	t.Run("ReleaseExpired", s.releaseExpired)
+	t.Run("ReleaseAfterSessionEnd", s.releaseAfterSessionEnd)
+	t.Run("ReleaseCancelledContext", s.releaseCancelledContext)
 	t.Run("TokenSpelling", s.tokenSpelling)
 	t.Run("OpaqueClient", s.opaqueClient)
 	t.Run("RaceOneToken", s.raceOneToken)
 	t.Run("RaceManyTokens", s.raceManyTokens)
 	t.Run("RaceWithGrace", s.raceWithGrace)
+	t.Run("RaceRelease", s.raceRelease)
+	t.Run("RaceReleaseReentry", s.raceReleaseReentry)
 }
 
 // NewToken returns a fresh private token in canonical form.
@@ -301,12 +312,18 @@ func (s *suite) tokenSpelling(t *testing.T) {
 	if rec, err := st.Lookup(ctx, tok, s.at(0)); err != nil || rec.State != store.Issued {
 		t.Fatalf("Lookup in lower case: %+v, %v", rec, err)
 	}
+	red := s.redeemed(t, st, tok, "c1", s.at(0))
+	if err := st.Release(ctx, s.rel(strings.ToUpper(tok), "c1", red, s.at(time.Second))); err != nil {
+		t.Fatalf("Release in upper case: %v", err)
+	}
+	s.wantIssued(t, st, "after Release in upper case", tok, s.at(time.Second))
 	for _, bad := range []string{"", "not-a-token", strings.Repeat("a", 36), tok + "x"} {
 		_, err := st.Redeem(ctx, s.req(bad, "video-a", "c1", s.at(0)))
 		wantErr(t, fmt.Sprintf("Redeem(%q)", bad), err, store.ErrUnknown)
 		_, err = st.Lookup(ctx, bad, s.at(0))
 		wantErr(t, fmt.Sprintf("Lookup(%q)", bad), err, store.ErrUnknown)
 		wantErr(t, fmt.Sprintf("Revoke(%q)", bad), st.Revoke(ctx, bad, s.at(0)), store.ErrUnknown)
+		wantErr(t, fmt.Sprintf("Release(%q)", bad), st.Release(ctx, s.rel(bad, "c1", red, s.at(0))), store.ErrUnknown)
 		wantErr(t, fmt.Sprintf("Issue(%q)", bad), st.Issue(ctx, bad, "video-a", s.at(tokenTTL)), store.ErrUnknown)
 	}
 }
@@ -326,6 +343,17 @@ func (s *suite) opaqueClient(t *testing.T) {
 	req.Client = "\xff\x00\xfe binarY"
 	_, err := st.Redeem(context.Background(), req)
 	wantErr(t, "another client", err, store.ErrUsed)
+
+	// A release names its client by the same bytes.
+	tok = s.issue(t, st, "video-a")
+	red := s.redeemed(t, st, tok, "\xff\x00\xfe binary", s.at(0))
+	err = st.Release(context.Background(), s.rel(tok, "\xff\x00\xfe binarY", red, s.at(time.Second)))
+	wantErr(t, "Release by another client", err, store.ErrUsed)
+	err = st.Release(context.Background(), s.rel(tok, "\xff\x00\xfe binary\x00", red, s.at(time.Second)))
+	wantErr(t, "Release by a longer client", err, store.ErrUsed)
+	if err := st.Release(context.Background(), s.rel(tok, "\xff\x00\xfe binary", red, s.at(time.Second))); err != nil {
+		t.Fatalf("Release by the redeemer: %v", err)
+	}
 }
 
 // race redeems tok from n goroutines at once, each a distinct client, and
