@@ -85,6 +85,9 @@ func BenchmarkMemory(b *testing.B) {
 		b.Run("Redeem/"+name, func(b *testing.B) { storetest.BenchmarkRedeem(b, st) })
 		b.Run("IssueParallel/"+name, func(b *testing.B) { storetest.BenchmarkIssueParallel(b, st) })
 		b.Run("IssueRedeemParallel/"+name, func(b *testing.B) { storetest.BenchmarkIssueRedeemParallel(b, st) })
+		b.Run("RedeemReleaseParallel/"+name, func(b *testing.B) {
+			storetest.BenchmarkRedeemReleaseClients(b, st, runtime.GOMAXPROCS(0))
+		})
 	}
 }
 

@@ -23,6 +23,10 @@ func BenchmarkRedeem(b *testing.B) {
 		b.Run(fmt.Sprintf("op=redeem/clients=%d", clients), func(b *testing.B) {
 			storetest.BenchmarkRedeemClients(b, st, clients)
 		})
+		// A failed first request: its redemption and the release.
+		b.Run(fmt.Sprintf("op=redeem+release/clients=%d", clients), func(b *testing.B) {
+			storetest.BenchmarkRedeemReleaseClients(b, st, clients)
+		})
 		// The store call that WithRevocationCheck adds to every request.
 		b.Run(fmt.Sprintf("op=lookup/clients=%d", clients), func(b *testing.B) {
 			storetest.RunClients(b, clients, "lookups/s", func(ctx context.Context) error {

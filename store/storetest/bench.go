@@ -148,6 +148,32 @@ func BenchmarkRedeemClients(b *testing.B, st store.Store, clients int) {
 	})
 }
 
+// BenchmarkRedeemReleaseClients measures a redemption and its release, the
+// pair a failed first request costs, made by exactly clients concurrent
+// callers on tokens of their own, and reports the pairs as
+// redeem+release/s. Subtract BenchmarkRedeemClients for the release alone.
+func BenchmarkRedeemReleaseClients(b *testing.B, st store.Store, clients int) {
+	toks := make(chan string, clients)
+	expires := time.Now().Add(time.Hour)
+	for range clients {
+		tok := NewToken()
+		if err := st.Issue(context.Background(), tok, "bench", expires); err != nil {
+			b.Fatalf("Issue: %v", err)
+		}
+		toks <- tok
+	}
+	RunClients(b, clients, "redeem+release/s", func(ctx context.Context) error {
+		tok := <-toks
+		defer func() { toks <- tok }()
+		now := time.Now()
+		red, err := st.Redeem(ctx, benchRequest(tok, now))
+		if err != nil {
+			return err
+		}
+		return st.Release(ctx, store.ReleaseRequest{Token: tok, Client: "bench-client", RedeemedAt: red.RedeemedAt, Now: now})
+	})
+}
+
 // RunClients times b.N calls of op made by exactly clients concurrent
 // goroutines, and reports their rate in unit (such as "round-trips/s"). The
 // first error stops the benchmark.
