@@ -57,11 +57,17 @@ func containsFold(s, sub string) bool {
 }
 
 // clientID identifies the client of r for the grace window: its address and
-// User-Agent, hashed so that the store keeps neither.
+// User-Agent, hashed so that the store keeps neither. A forwarded hop that
+// cannot be read as an address goes into the hash as it was written, so
+// that two clients behind a trusted proxy never become one.
 func (m *Middleware) clientID(r *http.Request) string {
-	ip := m.clientIP(r).As16()
+	addr, unread := m.clientIP(r)
+	ip := addr.As16()
 	var buf [16 + 256]byte
 	b := append(append(buf[:0], ip[:]...), r.UserAgent()...)
+	if unread != "" {
+		b = append(append(b, 0), unread...)
+	}
 	sum := sha256.Sum256(b)
 	var out [22]byte // 16 bytes in unpadded base64
 	base64.RawURLEncoding.Encode(out[:], sum[:16])
@@ -71,11 +77,13 @@ func (m *Middleware) clientID(r *http.Request) string {
 // clientIP returns the address of r's client: the connection's peer, or,
 // when that peer is a trusted proxy, the nearest address in X-Forwarded-For
 // that is not one. Forwarded headers from anyone else are ignored: a client
-// could write them.
-func (m *Middleware) clientIP(r *http.Request) netip.Addr {
-	ip := remoteAddr(r.RemoteAddr)
+// could write them. A hop may carry a port ("203.0.113.7:5555",
+// "[2001:db8::1]:443"); a hop that is no address at all stops the walk, and
+// is returned as unread, for clientID to tell clients apart by.
+func (m *Middleware) clientIP(r *http.Request) (ip netip.Addr, unread string) {
+	ip = remoteAddr(r.RemoteAddr)
 	if !m.trusted(ip) {
-		return ip
+		return ip, ""
 	}
 	xff := r.Header.Values("X-Forwarded-For")
 	for i := len(xff) - 1; i >= 0; i-- {
@@ -87,17 +95,18 @@ func (m *Middleware) clientIP(r *http.Request) netip.Addr {
 			} else {
 				hop, list = list, ""
 			}
-			a, err := netip.ParseAddr(strings.TrimSpace(hop))
-			if err != nil {
-				return ip // garbage: stop at the last address we could trust
+			hop = strings.TrimSpace(hop)
+			a := remoteAddr(hop)
+			if !a.IsValid() {
+				return ip, hop // garbage: stop at the last address we could trust
 			}
-			ip = a.Unmap()
+			ip = a
 			if !m.trusted(ip) {
-				return ip
+				return ip, ""
 			}
 		}
 	}
-	return ip
+	return ip, ""
 }
 
 func (m *Middleware) trusted(ip netip.Addr) bool {
@@ -113,6 +122,9 @@ func remoteAddr(s string) netip.Addr {
 	if ap, err := netip.ParseAddrPort(s); err == nil {
 		return ap.Addr().Unmap()
 	}
-	a, _ := netip.ParseAddr(s)
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		a, _ = netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"))
+	}
 	return a.Unmap()
 }

@@ -77,9 +77,9 @@ func (m *Middleware) log(ctx context.Context, d Decision) {
 		slog.Duration("latency", d.Latency),
 	}
 	if d.Err != nil && d.Reason == ErrStoreUnavailable.reason {
-		// The cause of a store failure is for operators; it never carries a
-		// token or a session token.
-		attrs = append(attrs, slog.String("cause", d.Err.Error()))
+		// The cause of a store failure is for operators. The store's text
+		// may quote a key, and so a token: redacted.
+		attrs = append(attrs, slog.String("cause", redactTokens(d.Err.Error())))
 	}
 	m.logger.LogAttrs(ctx, level, "privatevideo decision", attrs...)
 }

@@ -40,12 +40,17 @@ var (
 	// handler, and OPTIONS is answered by the middleware itself. The answer
 	// is 405 with an Allow header, before any store call.
 	ErrMethod = &Denial{reason: "method-not-allowed", title: "This request method is not allowed here.", status: http.StatusMethodNotAllowed}
+	// ErrOriginNotAllowed refuses, before any redemption, a request from a
+	// page on another origin that WithCORS does not allow: the browser
+	// would hide the answer from that page, so the link must not be spent.
+	ErrOriginNotAllowed = &Denial{reason: "origin-not-allowed", title: "This video cannot be played from this site."}
 )
 
 // denials lists every Denial, so that what must know them all (the player
 // page's sentences, the tests) cannot miss a new one.
 var denials = []*Denial{ErrMalformed, ErrTokenRequired, ErrNotRedeemed, ErrTokenUsed, ErrTokenUnknown,
-	ErrWrongVideo, ErrTokenRevoked, ErrSessionExpired, ErrSessionInvalid, ErrStoreUnavailable, ErrMethod}
+	ErrWrongVideo, ErrTokenRevoked, ErrSessionExpired, ErrSessionInvalid, ErrStoreUnavailable, ErrMethod,
+	ErrOriginNotAllowed}
 
 // Denials returns every reason the middleware can refuse a request with, in
 // the order of the request table.

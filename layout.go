@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"unicode/utf8"
 )
 
 // Layout is the shape of the URLs the middleware understands and builds.
@@ -288,9 +289,10 @@ var assetByte = func() (t [256]bool) {
 }()
 
 // validSegment reports whether seg, one decoded segment of an asset's path,
-// is in the asset grammar: 1 to 255 bytes of assetByte, and not "." or "..".
+// is in the asset grammar: 1 to 255 bytes of assetByte, not ending in "."
+// (Windows drops trailing dots, so "..." is ".." there, and "a." is "a").
 func validSegment(seg string) bool {
-	if seg == "" || len(seg) > 255 || seg == "." || seg == ".." {
+	if seg == "" || len(seg) > 255 || seg[len(seg)-1] == '.' {
 		return false
 	}
 	for i := 0; i < len(seg); i++ {
@@ -324,7 +326,7 @@ func (l *Layout) readsAsPrefix(u *url.URL) bool {
 	if u.RawPath != "" {
 		p = u.RawPath
 	}
-	if !strings.ContainsAny(p, "\\;%.") && !strings.Contains(p, "//") {
+	if !strings.ContainsAny(p, "\\;%.:") && !strings.Contains(p, "//") && isASCII(p) {
 		// The common case: only letter case can make it read as ours.
 		return l.underFold(p)
 	}
@@ -351,16 +353,102 @@ func (l *Layout) readsAsPrefix(u *url.URL) bool {
 
 // loosely reports whether p lands under the prefix in any of the readings
 // of readsAsPrefix: as it is, with backslashes as slashes, with ";params"
-// dropped (before or after that), each with dot segments resolved and case
-// ignored.
+// dropped (before or after that), as Windows reads it, and with look-alike
+// Unicode folded to ASCII; each with dot segments resolved and case ignored.
 func (l *Layout) loosely(p string) bool {
-	slashed := strings.ReplaceAll(p, "\\", "/")
-	for _, q := range [...]string{p, slashed, dropParams(p), dropParams(slashed), strings.ReplaceAll(dropParams(p), "\\", "/")} {
-		if l.underFold(q) || l.underFold(path.Clean("/"+q)) {
-			return true
+	for _, base := range [...]string{p, foldToASCII(p)} {
+		slashed := strings.ReplaceAll(base, "\\", "/")
+		for _, q := range [...]string{base, slashed, dropParams(base), dropParams(slashed),
+			strings.ReplaceAll(dropParams(base), "\\", "/"), windowsPath(slashed)} {
+			if l.underFold(q) || l.underFold(path.Clean("/"+q)) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// windowsPath reads p, with slashes only, as Windows resolves a path: an
+// NTFS stream name (":…") dropped and trailing dots and spaces trimmed from
+// every segment.
+func windowsPath(p string) string {
+	if !strings.ContainsAny(p, ".: ") {
+		return p
+	}
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		s, _, _ = strings.Cut(s, ":")
+		if t := strings.TrimRight(s, ". "); t != "" || s == "" {
+			s = t
+		} else {
+			s = ".." // all dots: at most the parent
+		}
+		segs[i] = s
+	}
+	return strings.Join(segs, "/")
+}
+
+// foldToASCII maps what servers that normalize Unicode (NFKC, Windows'
+// best-fit mappings, lenient UTF-8 decoders) read as ASCII to that ASCII:
+// overlong UTF-8 encodings of ASCII, the fullwidth forms, and look-alikes of
+// ".", "/" and "\\". Other bytes stay.
+func foldToASCII(p string) string {
+	if isASCII(p) {
+		return p
+	}
+	b := make([]byte, 0, len(p))
+	for i := 0; i < len(p); {
+		c := p[i]
+		if c < 0x80 {
+			b = append(b, c)
+			i++
+			continue
+		}
+		if a, n := overlongASCII(p[i:]); n > 0 {
+			b = append(b, a)
+			i += n
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(p[i:])
+		switch {
+		case r >= 0xff01 && r <= 0xff5e: // fullwidth ASCII
+			b = append(b, byte(r-0xfee0))
+		case r == 0x2024 || r == 0xfe52 || r == 0x3002 || r == 0xff61: // dots
+			b = append(b, '.')
+		case r == 0x2215 || r == 0x2044 || r == 0x29f8: // slashes
+			b = append(b, '/')
+		case r == 0xfe68 || r == 0x29f9: // backslashes
+			b = append(b, '\\')
+		default:
+			b = append(b, p[i:i+n]...)
+		}
+		i += n
+	}
+	return string(b)
+}
+
+// overlongASCII decodes an overlong UTF-8 encoding of an ASCII byte at the
+// start of s (as lenient decoders do), returning it and its length, or 0.
+func overlongASCII(s string) (byte, int) {
+	cont := func(i int) bool { return i < len(s) && s[i]&0xc0 == 0x80 }
+	switch {
+	case (s[0] == 0xc0 || s[0] == 0xc1) && cont(1):
+		return (s[0]&0x1f)<<6 | s[1]&0x3f, 2
+	case s[0] == 0xe0 && cont(1) && s[1] < 0x82 && cont(2):
+		return (s[1]&0x3f)<<6 | s[2]&0x3f, 3
+	case s[0] == 0xf0 && cont(1) && s[1] == 0x80 && cont(2) && s[2] < 0x82 && cont(3):
+		return (s[2]&0x3f)<<6 | s[3]&0x3f, 4
+	}
+	return 0, 0
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // dropParams removes the ";params" of every segment of p, as Tomcat and

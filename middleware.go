@@ -298,6 +298,12 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		m.deny(w, r, t, start, m.stateOf(r.Context(), t, now))
 		return
 	}
+	// A page on another origin that may not read the answer must not
+	// spend the link: its browser would hide what it paid for.
+	if !m.cors.mayRead(r) {
+		m.deny(w, r, t, start, ErrOriginNotAllowed)
+		return
+	}
 	// Row 8: redeem.
 	m.redeem(w, r, next, t, start, now)
 }
@@ -368,7 +374,7 @@ func storeDenial(err error) error {
 	case errors.Is(err, store.ErrRevoked):
 		return ErrTokenRevoked
 	}
-	return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	return fmt.Errorf("%w: %w", ErrStoreUnavailable, redacted(err))
 }
 
 // stateOf explains, without changing anything, why a non-redeeming request
@@ -409,11 +415,11 @@ func (m *Middleware) checkRevoked(ctx context.Context, token string, now time.Ti
 		// session's signature stands.
 		return allowSession, nil
 	case m.revocationCheck == StopPlaying:
-		return "", fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+		return "", fmt.Errorf("%w: %w", ErrStoreUnavailable, redacted(err))
 	}
 	if m.logger != nil {
 		m.logger.LogAttrs(ctx, slog.LevelWarn, "privatevideo: revocation check failed; session kept playing",
-			slog.String("token", RedactToken(token)), slog.String("cause", err.Error()))
+			slog.String("token", RedactToken(token)), slog.String("cause", redactTokens(err.Error())))
 	}
 	return allowUnchecked, nil
 }

@@ -25,6 +25,9 @@ type passState struct {
 func (m *Middleware) pass(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start time.Time, how string, a access) {
 	m.decided(r, t, start, how, nil)
 	st := m.passState(w, r, t, r.Context(), a)
+	if a.sessionToken != "" && st.rw.byName {
+		defer st.rw.recoverAbort()
+	}
 	m.serveNext(st, r, next, t, a)
 	st.rw.finish()
 }
@@ -42,6 +45,9 @@ func (m *Middleware) passFresh(w http.ResponseWriter, r *http.Request, next http
 			d.settle(r.Context(), w, true)
 		}
 	}()
+	if a.sessionToken != "" && st.rw.byName {
+		defer st.rw.recoverAbort()
+	}
 	m.serveNext(st, r, next, t, a)
 	st.rw.finish()
 	panicked = false
@@ -65,11 +71,15 @@ func (m *Middleware) serveNext(st *passState, r *http.Request, next http.Handler
 	if rewriting {
 		st.rw.rewrite = playlistRewriter{param: m.layout.SessionParam, value: a.sessionToken, host: r.Host, hosts: m.playlistHosts}
 	}
-	if cookie := m.hasSessionCookie(r.Header); cookie || rewriting {
+	if referer := m.layout.carriesCredential(r.Header.Get("Referer")); referer || rewriting || m.hasSessionCookie(r.Header) {
+		cookie := m.hasSessionCookie(r.Header)
 		// The request's header map is the caller's too: change a copy.
 		r.Header = shallowCopy(r.Header)
 		if cookie {
 			m.dropSessionCookie(r.Header)
+		}
+		if referer {
+			delete(r.Header, "Referer") // a player page's URL, with its token
 		}
 		if rewriting {
 			// The playlist must come whole and readable to be rewritten:
@@ -92,15 +102,26 @@ func hasSuffixFold(s, suffix string) bool {
 func (m *Middleware) passPublic(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start time.Time) {
 	m.decided(r, t, start, allowPublic, nil)
 	cookie := m.hasSessionCookie(r.Header)
-	if !m.layout.isPublic(r.URL, t) || cookie {
+	referer := m.layout.carriesCredential(r.Header.Get("Referer"))
+	if !m.layout.isPublic(r.URL, t) || cookie || referer {
 		r = r.WithContext(r.Context()) // a shallow copy: the caller's request stays as it was
 		m.layout.rewrite(r, t, new(url.URL))
 	}
-	if cookie {
+	if cookie || referer {
 		r.Header = shallowCopy(r.Header)
 		m.dropSessionCookie(r.Header)
+		if referer {
+			delete(r.Header, "Referer")
+		}
 	}
 	next.ServeHTTP(w, r)
+}
+
+// carriesCredential reports whether a URL (a Referer) may hold a token or
+// a session token: a token segment, or a token or session parameter.
+func (l *Layout) carriesCredential(u string) bool {
+	return u != "" && (strings.Contains(u, "/"+l.TokenSegment+"/") ||
+		strings.Contains(u, l.TokenParam+"=") || strings.Contains(u, l.SessionParam+"="))
 }
 
 // shallowCopy copies h's map but shares its values: enough to delete or

@@ -3,6 +3,8 @@ package privatevideo
 import (
 	"bytes"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // playlistRewriter carries a session token through an HLS playlist (RFC 8216
@@ -84,6 +86,12 @@ func (p *playlistRewriter) line(out, line []byte) []byte {
 		end--
 	}
 	body, eol := line[:end], line[end:]
+	if hasLineBreak(body) {
+		// A lone CR (or a Unicode line separator) inside a line: some
+		// players end lines there, others do not, so what is a URI is not
+		// certain. The line passes unchanged, without the session token.
+		return append(out, line...)
+	}
 	// Surrounding blanks are not part of a URI; keep them as they are.
 	start, stop := 0, len(body)
 	for start < stop && isBlank(body[start]) {
@@ -108,6 +116,13 @@ func (p *playlistRewriter) line(out, line []byte) []byte {
 	out = p.uri(out, body[start:stop])
 	out = append(out, body[stop:]...)
 	return append(out, eol...)
+}
+
+// hasLineBreak reports whether b holds a CR, or a NEL, LS or PS (U+0085,
+// U+2028, U+2029) in UTF-8.
+func hasLineBreak(b []byte) bool {
+	return bytes.IndexByte(b, '\r') >= 0 || bytes.Contains(b, []byte("\u2028")) ||
+		bytes.Contains(b, []byte("\u2029")) || bytes.Contains(b, []byte("\u0085"))
 }
 
 func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r' }
@@ -195,6 +210,9 @@ func (p *playlistRewriter) uri(out []byte, u []byte) []byte {
 // session token stays out of it.
 func (p *playlistRewriter) ours(u []byte) bool {
 	s := whatwgClean(u)
+	if len(s) > 0 && s[0] == '#' {
+		return false // a tag or a comment to a player that trims more than we do
+	}
 	if i := schemeEnd(s); i > 0 {
 		scheme := string(s[:i])
 		if !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") {
@@ -209,15 +227,33 @@ func (p *playlistRewriter) ours(u []byte) bool {
 	return true
 }
 
-// whatwgClean returns u as a WHATWG URL parser reads it: without leading
-// and trailing C0 controls and spaces, and without ASCII tabs and newlines
-// anywhere. It copies only when there is a tab or newline inside.
+// whatwgClean returns u as a player reads it: without leading and trailing
+// C0 controls and spaces (WHATWG URL) or Unicode white space and BOMs
+// (JavaScript's trim, which players apply to lines first), and without
+// ASCII tabs and newlines anywhere (WHATWG URL). It copies only when there
+// is a tab or newline inside.
 func whatwgClean(u []byte) []byte {
-	for len(u) > 0 && u[0] <= ' ' {
-		u = u[1:]
+	for len(u) > 0 {
+		if u[0] <= ' ' {
+			u = u[1:]
+			continue
+		}
+		r, n := utf8.DecodeRune(u)
+		if !unicode.IsSpace(r) && r != '\ufeff' {
+			break
+		}
+		u = u[n:]
 	}
-	for len(u) > 0 && u[len(u)-1] <= ' ' {
-		u = u[:len(u)-1]
+	for len(u) > 0 {
+		if u[len(u)-1] <= ' ' {
+			u = u[:len(u)-1]
+			continue
+		}
+		r, n := utf8.DecodeLastRune(u)
+		if !unicode.IsSpace(r) && r != '\ufeff' {
+			break
+		}
+		u = u[:len(u)-n]
 	}
 	if bytes.ContainsAny(u, "\t\n\r") {
 		u = bytes.Map(func(r rune) rune {

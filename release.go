@@ -127,6 +127,10 @@ func (d *delivery) settle(ctx context.Context, client http.ResponseWriter, panic
 
 	var cause string
 	switch {
+	case sent && status < 500:
+		// The status line carried the session: whatever happens to the
+		// body (a panic, a client that hangs up), it is delivered.
+		return
 	case panicked:
 		cause = CausePanic
 		d.dropCookie()
@@ -137,8 +141,8 @@ func (d *delivery) settle(ctx context.Context, client http.ResponseWriter, panic
 	case !sent && ctx.Err() != nil:
 		cause = CauseClientGone
 		d.dropCookie()
-	case sent && status >= 500:
-		cause = CauseHandlerError
+	case sent:
+		cause = CauseHandlerError // a 5xx
 	case !sent:
 		// The handler returned without a word: the server sends 200 and
 		// the session with it.
@@ -155,15 +159,16 @@ func (d *delivery) settle(ctx context.Context, client http.ResponseWriter, panic
 // release undoes a redemption in the store, with a context of its own: the
 // request's may be over.
 func (m *Middleware) release(req store.ReleaseRequest, video, cause string) {
+	req.Now = m.now() // the issue expiry is checked at the time of the release
 	ctx, cancel := context.WithTimeout(context.Background(), m.storeTimeout)
-	err := m.store.Release(ctx, req)
+	err := redacted(m.store.Release(ctx, req))
 	cancel()
 	if m.logger != nil {
 		attrs := []slog.Attr{slog.String("video", video), slog.String("token", RedactToken(req.Token)), slog.String("cause", cause)}
 		level := slog.LevelInfo
 		if err != nil {
 			level = slog.LevelWarn
-			attrs = append(attrs, slog.String("error", err.Error()))
+			attrs = append(attrs, slog.String("error", redactTokens(err.Error())))
 		}
 		m.logger.LogAttrs(context.Background(), level, "privatevideo: redemption released", attrs...)
 	}
@@ -197,13 +202,27 @@ func (g *gated) WriteHeader(code int) {
 	if g.closed || g.wrote {
 		return
 	}
-	if code >= 200 {
-		if !g.d.open(code) {
-			g.closed = true
+	if code < 200 {
+		// An informational answer (103 Early Hints) goes out with the
+		// header as it stands: not with the session, which only the final
+		// answer may deliver.
+		g.d.mu.Lock()
+		defer g.d.mu.Unlock()
+		if g.d.expired || g.d.sent {
 			return
 		}
-		g.wrote = true
+		g.d.dropCookie()
+		g.ResponseWriter.WriteHeader(code)
+		if g.d.cookie != "" {
+			g.d.header["Set-Cookie"] = append(g.d.header["Set-Cookie"], g.d.cookie)
+		}
+		return
 	}
+	if !g.d.open(code) {
+		g.closed = true
+		return
+	}
+	g.wrote = true
 	g.ResponseWriter.WriteHeader(code)
 }
 

@@ -123,6 +123,23 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Unwrap serves http.ResponseController.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// recoverAbort answers a playlist that broke a bound before anything was
+// sent with its 502, when the handler gave up with http.ErrAbortHandler on
+// the Write error the bound caused (httputil.ReverseProxy does): the
+// viewer then learns why rather than seeing a dropped connection. Any other
+// panic goes on.
+func (w *responseWriter) recoverAbort() {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler && w.pl != nil && w.pl.failed != nil && !w.pl.sent && !w.pl.passing {
+		w.pl.finish(w.head) // answers the 502
+		return
+	}
+	panic(v)
+}
+
 // finish ends a rewritten playlist, once the wrapped handler has returned.
 func (w *responseWriter) finish() {
 	if w.pl != nil {
@@ -131,26 +148,25 @@ func (w *responseWriter) finish() {
 }
 
 // privateCacheControl returns the Cache-Control for an allowed response of a
-// private video given the handler's, and whether it must be set. It keeps
-// directives that are already strict (no-store, private) and lifetimes
-// (max-age), and drops those that let shared caches keep the response
-// (public, s-maxage).
+// private video given the handler's, and whether it must be set. An answer
+// that is already kept from shared caches (an unqualified no-store or
+// private directive) stays as it is. Otherwise the answer becomes private,
+// keeping lifetimes (max-age) and the like, and dropping what lets a shared
+// cache keep it: public, s-maxage, and private="field" (which is private
+// for those fields only).
 func privateCacheControl(cc string) (string, bool) {
 	if cc == "" {
 		return "private", true
 	}
-	lower := strings.ToLower(cc)
-	if strings.Contains(lower, "no-store") || strings.Contains(lower, "private") {
-		return "", false
-	}
 	out := "private"
 	for d := range strings.SplitSeq(cc, ",") {
 		d = strings.TrimSpace(d)
-		name := strings.ToLower(d)
-		if i := strings.IndexByte(name, '='); i >= 0 {
-			name = name[:i]
-		}
-		if d == "" || name == "public" || name == "s-maxage" {
+		name, _, qualified := strings.Cut(strings.ToLower(d), "=")
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "no-store" || name == "private" && !qualified:
+			return "", false
+		case d == "" || name == "public" || name == "s-maxage" || name == "private":
 			continue
 		}
 		out += ", " + d

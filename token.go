@@ -59,3 +59,71 @@ func ValidVideoID(id string) bool {
 }
 
 const maxVideoID = 64
+
+// redactTokens returns s, an error's text bound for a log, with everything
+// that looks like a token (8-4-4-4-12 hexadecimal digits, any version, any
+// case) redacted as RedactToken does: a store's error may quote its key,
+// and its key may hold the token.
+func redactTokens(s string) string {
+	const n = 36
+	if len(s) < n {
+		return s
+	}
+	var b []byte
+	last := 0
+	for i := 0; i+n <= len(s); i++ {
+		if !looksLikeToken(s[i : i+n]) {
+			continue
+		}
+		if b == nil {
+			b = make([]byte, 0, len(s))
+		}
+		b = append(b, s[last:i]...)
+		b = append(b, RedactToken(s[i:i+n])...)
+		last = i + n
+		i += n - 1
+	}
+	if b == nil {
+		return s
+	}
+	return string(append(b, s[last:]...))
+}
+
+func looksLikeToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !ishex(c) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// redactedError is an error whose text has its tokens redacted; errors.Is
+// and errors.As still see the error itself.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redacted wraps a store's error so that its text, wherever it is printed,
+// holds no whole token.
+func redacted(err error) error {
+	if err == nil {
+		return nil
+	}
+	if text := err.Error(); redactTokens(text) != text {
+		return &redactedError{err: err, text: redactTokens(text)}
+	}
+	return err
+}
