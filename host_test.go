@@ -173,6 +173,27 @@ var originReadings = map[string]func(string) string{
 	"backslash": func(raw string) string {
 		return strings.ToLower(path.Clean(strings.ReplaceAll(lenientUnescape(raw), `\`, "/")))
 	},
+	"windows": func(raw string) string { // NTFS streams and trailing dots and spaces dropped
+		segs := strings.Split(strings.ReplaceAll(lenientUnescape(raw), `\`, "/"), "/")
+		for i, s := range segs {
+			s, _, _ = strings.Cut(s, ":")
+			if t := strings.TrimRight(s, ". "); t != "" || s == "" {
+				segs[i] = t
+			} else {
+				segs[i] = ".."
+			}
+		}
+		return strings.ToLower(path.Clean(strings.Join(segs, "/")))
+	},
+	"fullwidth": func(raw string) string { // an NFKC-normalizing server
+		s := strings.Map(func(r rune) rune {
+			if r >= 0xff01 && r <= 0xff5e {
+				return r - 0xfee0
+			}
+			return r
+		}, lenientUnescape(raw))
+		return strings.ToLower(path.Clean(strings.ReplaceAll(s, `\`, "/")))
+	},
 }
 
 // FuzzAssetGrammar: whatever the layout accepts, the public path the
@@ -183,6 +204,7 @@ func FuzzAssetGrammar(f *testing.F) {
 	for _, s := range []string{
 		"/vod/v1/token/" + tok + "/hls/a.ts", "/vod/v1/..;/v2/x", "/vod/v1/%252e%252e/v2", "/vod/v1/a\\..\\..\\v2",
 		"/VOD/v2/x", "/x/..;/vod/v2", "/vod/v1/seg(1).ts", "/vod/v1/a%2fb", "/vod/v1/%c0%ae%c0%ae/x",
+		"/vod./v2/x", "/vod::$INDEX_ALLOCATION/v2", "/vod/v1/.../v2/x", "/%ef%bd%96od/v2", "/x/%ef%bc%8e%ef%bc%8e/vod/v2",
 	} {
 		f.Add(s)
 	}

@@ -326,7 +326,7 @@ func (l *Layout) readsAsPrefix(u *url.URL) bool {
 	if u.RawPath != "" {
 		p = u.RawPath
 	}
-	if !strings.ContainsAny(p, "\\;%.:") && !strings.Contains(p, "//") && isASCII(p) {
+	if !strings.ContainsAny(p, "\\;%.: ") && !strings.Contains(p, "//") && isASCII(p) {
 		// The common case: only letter case can make it read as ours.
 		return l.underFold(p)
 	}
