@@ -79,16 +79,24 @@ func (c *corsConfig) apply(w http.ResponseWriter, r *http.Request) (answered boo
 // mayRead reports whether the page that sent r, if a page on some origin
 // did (it carries an Origin header), may read the answer: it is the
 // request's own origin (by host and port: a TLS-terminating proxy hides the
-// scheme), or one WithCORS allows. Requests without Origin (navigations,
-// media elements without crossorigin, players outside browsers) may.
-func (c *corsConfig) mayRead(r *http.Request) bool {
+// scheme; behind a trusted proxy, X-Forwarded-Host counts too), or one
+// WithCORS allows. Requests without Origin (navigations, media elements
+// without crossorigin, players outside browsers) may.
+func (m *Middleware) mayRead(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true
 	}
-	if _, host, ok := strings.Cut(origin, "://"); ok && host != "" && strings.EqualFold(host, r.Host) {
-		return true
+	if _, host, ok := strings.Cut(origin, "://"); ok && host != "" {
+		if strings.EqualFold(host, r.Host) {
+			return true
+		}
+		if fwd := r.Header.Get("X-Forwarded-Host"); fwd != "" && m.trusted(remoteAddr(r.RemoteAddr)) {
+			if first, _, _ := strings.Cut(fwd, ","); strings.EqualFold(host, strings.TrimSpace(first)) {
+				return true
+			}
+		}
 	}
-	allow, _ := c.allowed(origin)
+	allow, _ := m.cors.allowed(origin)
 	return allow != ""
 }

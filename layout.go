@@ -3,6 +3,7 @@ package privatevideo
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"path"
 	"strings"
@@ -326,7 +327,7 @@ func (l *Layout) readsAsPrefix(u *url.URL) bool {
 	if u.RawPath != "" {
 		p = u.RawPath
 	}
-	if !strings.ContainsAny(p, "\\;%.: ") && !strings.Contains(p, "//") && isASCII(p) {
+	if !strings.ContainsAny(p, "\\;%.: ~") && !strings.Contains(p, "//") && isASCII(p) {
 		// The common case: only letter case can make it read as ours.
 		return l.underFold(p)
 	}
@@ -356,13 +357,112 @@ func (l *Layout) readsAsPrefix(u *url.URL) bool {
 // dropped (before or after that), as Windows reads it, and with look-alike
 // Unicode folded to ASCII; each with dot segments resolved and case ignored.
 func (l *Layout) loosely(p string) bool {
+	wild := !isASCII(p) || strings.IndexByte(p, '~') >= 0
 	for _, base := range [...]string{p, foldToASCII(p)} {
 		slashed := strings.ReplaceAll(base, "\\", "/")
 		for _, q := range [...]string{base, slashed, dropParams(base), dropParams(slashed),
 			strings.ReplaceAll(dropParams(base), "\\", "/"), windowsPath(slashed)} {
-			if l.underFold(q) || l.underFold(path.Clean("/"+q)) {
+			if l.underFold(q) || l.underFold(path.Clean("/"+q)) || wild && l.mayNormalizeUnder(q) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// mayNormalizeUnder reports whether p could land under the prefix once a
+// server maps its non-ASCII characters to ASCII in ways no fixed list
+// covers (NFKC: "‥" is "..", "ⅴ" is "v"; case folding: "ſ" is "s") or
+// reads 8.3 short names ("PRIVAT~1" for "privatevideos"). It assumes the
+// worst: a segment of dots and non-ASCII characters only is "..", and a
+// non-ASCII character matches up to three of any ASCII characters.
+func (l *Layout) mayNormalizeUnder(p string) bool {
+	segs := strings.Split(p, "/")
+	wildOnly := 0
+	for _, seg := range segs {
+		if dotsOrWild(seg) {
+			wildOnly++
+		}
+	}
+	if wildOnly > 8 {
+		return true // too many readings to try: refuse
+	}
+	return l.resolvesUnder(segs, nil)
+}
+
+// resolvesUnder resolves the dot segments of segs onto stack, trying both
+// readings of a segment made of dots and non-ASCII characters (".." or a
+// name), and reports whether any outcome may be under the prefix.
+func (l *Layout) resolvesUnder(segs, stack []string) bool {
+	for i, seg := range segs {
+		switch {
+		case seg == "" || seg == ".":
+		case seg == "..":
+			stack = pop(stack)
+		case dotsOrWild(seg):
+			named := append(append([]string(nil), stack...), seg)
+			return l.resolvesUnder(segs[i+1:], named) || l.resolvesUnder(segs[i+1:], pop(stack))
+		default:
+			stack = append(stack, seg)
+		}
+	}
+	want := strings.Split(strings.Trim(l.Prefix, "/"), "/")
+	if len(stack) < len(want) {
+		return false
+	}
+	for i, w := range want {
+		if !mayReadAs(stack[i], w) {
+			return false
+		}
+	}
+	return true
+}
+
+func pop(stack []string) []string {
+	if len(stack) == 0 {
+		return stack
+	}
+	return stack[:len(stack)-1:len(stack)-1]
+}
+
+// dotsOrWild reports whether seg is made of dots and non-ASCII characters
+// only, with at least one of the latter.
+func dotsOrWild(seg string) bool {
+	wild := false
+	for _, r := range seg {
+		switch {
+		case r >= 0x80:
+			wild = true
+		case r != '.':
+			return false
+		}
+	}
+	return wild
+}
+
+// mayReadAs reports whether a server could read segment seg as want: equal
+// ignoring case, an 8.3 short name of it, or equal once each non-ASCII
+// character of seg stands for up to three characters.
+func mayReadAs(seg, want string) bool {
+	if stem, num, ok := strings.Cut(seg, "~"); ok && len(stem) > 0 && len(stem) <= 6 && num != "" && num[0] >= '0' && num[0] <= '9' {
+		if hasPrefixFold(want, stem) {
+			return true
+		}
+	}
+	return wildMatch(seg, want)
+}
+
+func wildMatch(seg, want string) bool {
+	if seg == "" {
+		return want == ""
+	}
+	r, n := utf8.DecodeRuneInString(seg)
+	if r < 0x80 {
+		return want != "" && strings.EqualFold(seg[:1], want[:1]) && wildMatch(seg[1:], want[1:])
+	}
+	for k := 0; k <= 3 && k <= len(want); k++ {
+		if wildMatch(seg[n:], want[k:]) {
+			return true
 		}
 	}
 	return false
@@ -462,6 +562,32 @@ func dropParams(p string) string {
 		segs[i], _, _ = strings.Cut(s, ";")
 	}
 	return strings.Join(segs, "/")
+}
+
+// rewriteHeaders are request headers that some servers and frameworks
+// (IIS URL Rewrite and ARR, Symfony, Zend, Drupal) take as the request's
+// real path. The handler never receives them under the prefix, and a
+// request outside it that names a path under it in one is refused.
+var rewriteHeaders = [...]string{"X-Original-Url", "X-Rewrite-Url", "X-Original-Uri"}
+
+// rewriteHeaderOurs reports whether h names, in a rewrite header, a path
+// that is or may be read as under the prefix.
+func (l *Layout) rewriteHeaderOurs(h http.Header) bool {
+	for _, k := range rewriteHeaders {
+		for _, v := range h[k] {
+			u, err := url.Parse(v)
+			if err != nil || u.Path == "" && u.RawPath == "" {
+				if v != "" {
+					return true // unreadable: assume the worst
+				}
+				continue
+			}
+			if l.underFold(u.Path) || l.readsAsPrefix(u) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // underFold reports whether p is the prefix's root or under it, ignoring

@@ -197,8 +197,11 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t, ours, err := m.layout.parse(r.URL)
 		if !ours {
-			next.ServeHTTP(w, r)
-			return
+			if !m.layout.rewriteHeaderOurs(r.Header) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			ours, err = true, errMalformedPath
 		}
 		m.serve(w, r, next, &t, err)
 	})
@@ -300,7 +303,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	}
 	// A page on another origin that may not read the answer must not
 	// spend the link: its browser would hide what it paid for.
-	if !m.cors.mayRead(r) {
+	if !m.mayRead(r) {
 		m.deny(w, r, t, start, ErrOriginNotAllowed)
 		return
 	}

@@ -56,10 +56,14 @@ func (m *Middleware) passFresh(w http.ResponseWriter, r *http.Request, next http
 
 func (m *Middleware) passState(w http.ResponseWriter, r *http.Request, t *target, ctx context.Context, a access) *passState {
 	byName := hasSuffixFold(t.asset, ".m3u8")
-	return &passState{
+	st := &passState{
 		rw:  responseWriter{ResponseWriter: w, noReferrer: t.route == routePage || byName, byName: byName, head: r.Method == http.MethodHead, m: m},
 		ctx: accessContext{Context: ctx, access: a},
 	}
+	if h := w.Header(); len(h) > 0 {
+		st.rw.own = shallowCopy(h)
+	}
+	return st
 }
 
 // serveNext runs next with the request in its public form.
@@ -71,7 +75,7 @@ func (m *Middleware) serveNext(st *passState, r *http.Request, next http.Handler
 	if rewriting {
 		st.rw.rewrite = playlistRewriter{param: m.layout.SessionParam, value: a.sessionToken, host: r.Host, hosts: m.playlistHosts}
 	}
-	if referer := m.layout.carriesCredential(r.Header.Get("Referer")); referer || rewriting || m.hasSessionCookie(r.Header) {
+	if referer := m.layout.carriesCredential(r.Header.Get("Referer")); referer || rewriting || m.hasSessionCookie(r.Header) || hasRewriteHeader(r.Header) {
 		cookie := m.hasSessionCookie(r.Header)
 		// The request's header map is the caller's too: change a copy.
 		r.Header = shallowCopy(r.Header)
@@ -80,6 +84,9 @@ func (m *Middleware) serveNext(st *passState, r *http.Request, next http.Handler
 		}
 		if referer {
 			delete(r.Header, "Referer") // a player page's URL, with its token
+		}
+		for _, k := range rewriteHeaders {
+			delete(r.Header, k)
 		}
 		if rewriting {
 			// The playlist must come whole and readable to be rewritten:
@@ -103,15 +110,19 @@ func (m *Middleware) passPublic(w http.ResponseWriter, r *http.Request, next htt
 	m.decided(r, t, start, allowPublic, nil)
 	cookie := m.hasSessionCookie(r.Header)
 	referer := m.layout.carriesCredential(r.Header.Get("Referer"))
-	if !m.layout.isPublic(r.URL, t) || cookie || referer {
+	rewriteHeader := hasRewriteHeader(r.Header)
+	if !m.layout.isPublic(r.URL, t) || cookie || referer || rewriteHeader {
 		r = r.WithContext(r.Context()) // a shallow copy: the caller's request stays as it was
 		m.layout.rewrite(r, t, new(url.URL))
 	}
-	if cookie || referer {
+	if cookie || referer || rewriteHeader {
 		r.Header = shallowCopy(r.Header)
 		m.dropSessionCookie(r.Header)
 		if referer {
 			delete(r.Header, "Referer")
+		}
+		for _, k := range rewriteHeaders {
+			delete(r.Header, k)
 		}
 	}
 	next.ServeHTTP(w, r)
@@ -122,6 +133,15 @@ func (m *Middleware) passPublic(w http.ResponseWriter, r *http.Request, next htt
 func (l *Layout) carriesCredential(u string) bool {
 	return u != "" && (strings.Contains(u, "/"+l.TokenSegment+"/") ||
 		strings.Contains(u, l.TokenParam+"=") || strings.Contains(u, l.SessionParam+"="))
+}
+
+func hasRewriteHeader(h http.Header) bool {
+	for _, k := range rewriteHeaders {
+		if _, ok := h[k]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // shallowCopy copies h's map but shares its values: enough to delete or

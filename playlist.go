@@ -87,9 +87,11 @@ func (p *playlistRewriter) line(out, line []byte) []byte {
 	}
 	body, eol := line[:end], line[end:]
 	if hasLineBreak(body) {
-		// A lone CR (or a Unicode line separator) inside a line: some
-		// players end lines there, others do not, so what is a URI is not
-		// certain. The line passes unchanged, without the session token.
+		// A control byte inside a line: some players end lines at a lone
+		// CR (Shaka, ExoPlayer, hls.js in tags), at a NUL (ffmpeg) or at
+		// VT, FF and the file separators (Python's splitlines), others do
+		// not, so what is a URI is not certain. The line passes unchanged,
+		// without the session token.
 		return append(out, line...)
 	}
 	// Surrounding blanks are not part of a URI; keep them as they are.
@@ -118,11 +120,16 @@ func (p *playlistRewriter) line(out, line []byte) []byte {
 	return append(out, eol...)
 }
 
-// hasLineBreak reports whether b holds a CR, or a NEL, LS or PS (U+0085,
-// U+2028, U+2029) in UTF-8.
+// hasLineBreak reports whether b holds what some reader may take for the
+// end of a line: a control byte other than tab (CR, NUL, VT, FF, the file
+// separators, DEL...), or a NEL, LS or PS (U+0085, U+2028, U+2029) in UTF-8.
 func hasLineBreak(b []byte) bool {
-	return bytes.IndexByte(b, '\r') >= 0 || bytes.Contains(b, []byte("\u2028")) ||
-		bytes.Contains(b, []byte("\u2029")) || bytes.Contains(b, []byte("\u0085"))
+	for _, c := range b {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return true
+		}
+	}
+	return bytes.Contains(b, []byte("\u2028")) || bytes.Contains(b, []byte("\u2029")) || bytes.Contains(b, []byte("\u0085"))
 }
 
 func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r' }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -23,6 +24,12 @@ type responseWriter struct {
 	noReferrer  bool // the player page or a playlist by its name
 	wroteHeader bool
 	head        bool // a HEAD request: no body will come
+
+	// own is the header as it stood before the handler ran (the session's
+	// Set-Cookie, CORS, what outer handlers set), or nil when it was empty.
+	// A handler may clear the header map: httputil.ReverseProxy does after
+	// forwarding a 1xx. The final status line gets them back.
+	own http.Header
 
 	// Playlist rewriting; rewrite.value is empty outside sessions.
 	rewrite playlistRewriter
@@ -40,6 +47,7 @@ func (w *responseWriter) WriteHeader(code int) {
 	}
 	w.wroteHeader = true
 	h := w.Header()
+	w.restoreOwn(h)
 	// The keys are canonical already: index the map, skip canonicalizing.
 	if cc, ok := privateCacheControl(first(h["Cache-Control"])); ok {
 		h["Cache-Control"] = []string{cc}
@@ -55,6 +63,24 @@ func (w *responseWriter) WriteHeader(code int) {
 		}
 	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+// restoreOwn puts back into h what the handler removed of own: keys it
+// deleted, and Set-Cookie lines it dropped.
+func (w *responseWriter) restoreOwn(h http.Header) {
+	for k, v := range w.own {
+		got, ok := h[k]
+		switch {
+		case !ok:
+			h[k] = v
+		case k == "Set-Cookie":
+			for _, line := range v {
+				if !slices.Contains(got, line) {
+					h[k] = append(h[k], line)
+				}
+			}
+		}
+	}
 }
 
 // playlistWriter starts rewriting a playlist answer, or returns nil when it

@@ -35,6 +35,9 @@ const (
 	maxPlaylistOut = 64 << 20
 )
 
+// sniffLen is how much of a body tells whether it is a playlist.
+const sniffLen = len("\xef\xbb\xbf#EXTM3U")
+
 // errPlaylistBound is a playlist that broke a bound: the answer fails.
 var errPlaylistBound = errors.New("privatevideo: playlist exceeds the rewrite bounds")
 
@@ -93,6 +96,10 @@ func (p *playlistWriter) Write(b []byte) (int, error) {
 
 // take rewrites decoded bytes, sending what is ready.
 func (p *playlistWriter) take(b []byte) error {
+	if p.passing {
+		_, err := p.w.Write(b)
+		return err
+	}
 	if !p.sniffed {
 		if done, err := p.sniff(b); done {
 			return err
@@ -176,8 +183,7 @@ func (p *playlistWriter) flushBuf() error {
 // enough, and decides whether this is a playlist. It reports done when it
 // has consumed b itself: still too few bytes, or not a playlist.
 func (p *playlistWriter) sniff(b []byte) (done bool, err error) {
-	const need = len("\xef\xbb\xbf#EXTM3U")
-	if len(p.line)+len(b) < need && !p.ending {
+	if len(p.line)+len(b) < sniffLen && !p.ending {
 		p.line = append(p.line, b...)
 		return true, nil
 	}
@@ -276,23 +282,36 @@ func (p *playlistWriter) gzipDone() {
 }
 
 // decode feeds the held compressed body, decoded, to the rewriter. It
-// reports false when it could not decode it and sent it as it came.
+// reports false when it sent the body as it came instead: it could not be
+// decoded, or it is not a playlist once decoded.
 func (p *playlistWriter) decode() bool {
 	zr, err := gzip.NewReader(bytes.NewReader(p.zipped))
 	if err == nil {
 		var chunk [streamChunk]byte
-		for err == nil && p.failed == nil {
-			var n int
-			n, err = zr.Read(chunk[:])
+		n := 0
+		for n < sniffLen && err == nil {
+			var k int
+			k, err = zr.Read(chunk[n:])
+			n += k
+		}
+		if (err == nil || err == io.EOF) && !isPlaylistBody(chunk[:n]) {
+			p.passAsItCame()
+			return false
+		}
+		for n > 0 || err == nil {
 			if n > 0 {
 				p.take(chunk[:n])
 			}
+			if err != nil || p.failed != nil || p.lost != nil {
+				break
+			}
+			n, err = zr.Read(chunk[:])
 		}
 		if err == io.EOF {
 			err = nil
 		}
 	}
-	if err == nil || p.failed != nil {
+	if err == nil || p.failed != nil || p.lost != nil {
 		return true
 	}
 	if p.sent {
@@ -301,10 +320,16 @@ func (p *playlistWriter) decode() bool {
 	}
 	p.m.warn("privatevideo: cannot decode a playlist to rewrite it; it passes unrewritten",
 		slog.String("content-encoding", p.w.Header().Get("Content-Encoding")), slog.String("cause", err.Error()))
+	p.passAsItCame()
+	return false
+}
+
+// passAsItCame sends a held compressed body unchanged, with the handler's
+// headers.
+func (p *playlistWriter) passAsItCame() {
 	p.passing = true
 	p.w.WriteHeader(p.status)
 	p.w.Write(p.zipped)
-	return false
 }
 
 // failPlaylist answers a playlist that cannot be rewritten within bounds.

@@ -66,27 +66,41 @@ const maxVideoID = 64
 // and its key may hold the token.
 func redactTokens(s string) string {
 	const n = 36
-	if len(s) < n {
+	if len(s) < 32 {
 		return s
 	}
 	var b []byte
 	last := 0
-	for i := 0; i+n <= len(s); i++ {
-		if !looksLikeToken(s[i : i+n]) {
+	for i := 0; i+32 <= len(s); i++ {
+		k := 0
+		switch {
+		case i+n <= len(s) && looksLikeToken(s[i:i+n]):
+			k = n
+		case (i == 0 || !ishex(s[i-1])) && hexRun(s[i:]) == 32:
+			k = 32 // a token's 16 bytes in hexadecimal, as a store may key them
+		default:
 			continue
 		}
 		if b == nil {
 			b = make([]byte, 0, len(s))
 		}
 		b = append(b, s[last:i]...)
-		b = append(b, RedactToken(s[i:i+n])...)
-		last = i + n
-		i += n - 1
+		b = append(b, RedactToken(s[i:i+k])...)
+		last = i + k
+		i += k - 1
 	}
 	if b == nil {
 		return s
 	}
 	return string(append(b, s[last:]...))
+}
+
+func hexRun(s string) int {
+	n := 0
+	for n < len(s) && ishex(s[n]) {
+		n++
+	}
+	return n
 }
 
 func looksLikeToken(s string) bool {
