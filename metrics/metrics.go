@@ -117,6 +117,13 @@ func (t *timedStore) Release(ctx context.Context, req store.ReleaseRequest) erro
 	return err
 }
 
+func (t *timedStore) Confirm(ctx context.Context, token string, now time.Time) error {
+	start := time.Now()
+	err := t.s.Confirm(ctx, token, now)
+	t.observe("confirm", start, err)
+	return err
+}
+
 func (t *timedStore) Lookup(ctx context.Context, token string, now time.Time) (store.Record, error) {
 	start := time.Now()
 	r, err := t.s.Lookup(ctx, token, now)

@@ -71,7 +71,7 @@ func TestMetrics(t *testing.T) {
 }
 
 // The timed store is a store: it passes the conformance suite, and times
-// every operation, releases included.
+// every operation, releases and confirmations included.
 func TestStoreConformance(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m, err := metrics.New(reg)
@@ -94,7 +94,7 @@ func TestStoreConformance(t *testing.T) {
 			}
 		}
 	}
-	for _, op := range []string{"issue", "redeem", "release", "lookup", "revoke"} {
+	for _, op := range []string{"issue", "redeem", "release", "confirm", "lookup", "revoke"} {
 		if !ops[op] {
 			t.Errorf("no store latency series for op=%s (have %v)", op, ops)
 		}

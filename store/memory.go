@@ -56,7 +56,10 @@ type memoryRecord struct {
 	issueExpires int64
 	client       uint64
 	state        State
-	reentered    bool // a grace re-entry was granted on the redemption
+	reentered    bool // a re-entry was granted on the redemption
+	// unconfirmed: the redemption's session has not come back (Confirm),
+	// so the retry window still admits its client.
+	unconfirmed bool
 }
 
 // deadline is when the record becomes irrelevant: its expiry, or, while
@@ -149,7 +152,8 @@ func (m *Memory) Redeem(ctx context.Context, req RedeemRequest) (Redemption, err
 	case Revoked:
 		return Redemption{}, ErrRevoked
 	case Redeemed:
-		if req.Grace > 0 && rec.client == client && now < rec.redeemedAt+int64(req.Grace) {
+		if rec.client == client && (req.Grace > 0 && now < rec.redeemedAt+int64(req.Grace) ||
+			rec.unconfirmed && req.Retry > 0 && now < rec.redeemedAt+int64(req.Retry)) {
 			if !rec.reentered {
 				rec.reentered = true
 				s.lru.Add(key, rec)
@@ -168,6 +172,7 @@ func (m *Memory) Redeem(ctx context.Context, req RedeemRequest) (Redemption, err
 	rec.expires = now + int64(req.SessionTTL)
 	rec.client = client
 	rec.reentered = false
+	rec.unconfirmed = true
 	s.lru.Add(key, rec)
 	return Redemption{RedeemedAt: time.Unix(0, now), Expires: time.Unix(0, rec.expires)}, nil
 }
@@ -197,7 +202,7 @@ func (m *Memory) Release(ctx context.Context, req ReleaseRequest) error {
 			}
 			return ErrUnknown
 		}
-		if rec.client != client || rec.reentered || time.Unix(0, rec.redeemedAt).UnixMilli() != req.RedeemedAt.UnixMilli() {
+		if rec.client != client || rec.reentered || !rec.unconfirmed || time.Unix(0, rec.redeemedAt).UnixMilli() != req.RedeemedAt.UnixMilli() {
 			return ErrUsed
 		}
 		// The record as Issue left it, with its original expiry.
@@ -208,6 +213,29 @@ func (m *Memory) Release(ctx context.Context, req ReleaseRequest) error {
 		return ErrUnknown
 	case rec.state == Revoked:
 		return ErrRevoked
+	}
+	return nil
+}
+
+// Confirm implements Store.
+func (m *Memory) Confirm(ctx context.Context, token string, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	key, err := parseKey(token)
+	if err != nil {
+		return err
+	}
+	s := m.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.lru.Peek(key)
+	if !ok || rec.expires <= now.UnixNano() {
+		return ErrUnknown
+	}
+	if rec.state == Redeemed && rec.unconfirmed {
+		rec.unconfirmed = false
+		s.lru.Add(key, rec)
 	}
 	return nil
 }

@@ -3,7 +3,8 @@
 //
 // A store holds one record per issued token: issued, redeemed at most once,
 // or revoked; a redemption whose answer never reached the viewer is
-// released, and the token is issued again. The middleware drives it; an
+// released, and the token is issued again; one whose session came back is
+// confirmed. The middleware drives it; an
 // application only picks one (memory for one process, Redis or PostgreSQL
 // for several replicas) and never calls it directly. A third-party store
 // proves itself by passing the conformance suite in package storetest.
@@ -49,18 +50,40 @@ type Store interface {
 	// keeps the record until the later of the two.
 	//
 	// A redeemed token is redeemed again only by the same client
-	// (req.Client equal to the winner's) within req.Grace of the first
-	// redemption; that call succeeds with the first call's RedeemedAt and
-	// Expires, and Reentry set. The re-entry marks the redemption as
-	// delivered more than once, so that Release no longer undoes it.
-	// Everything else fails:
+	// (req.Client equal to the winner's), within req.Grace of the first
+	// redemption, or within req.Retry of it while the redemption is not
+	// confirmed (see Confirm); that call succeeds with the first call's
+	// RedeemedAt and Expires, and Reentry set. The re-entry marks the
+	// redemption as delivered more than once, so that Release no longer
+	// undoes it. Everything else fails:
 	//   - ErrUnknown: never issued, expired unredeemed (not after
 	//     expires), expired redeemed (session over), or evicted;
 	//   - ErrWrongVideo: issued for another video; the token is not
 	//     consumed and still redeems on its own video;
 	//   - ErrRevoked: revoked;
-	//   - ErrUsed: already redeemed by another client, or after the grace.
+	//   - ErrUsed: already redeemed by another client, or by the same
+	//     client after the grace (and after the retry window, or once
+	//     confirmed).
 	Redeem(ctx context.Context, req RedeemRequest) (Redemption, error)
+
+	// Confirm records that the current redemption of token is in use: its
+	// session came back in a request. From then on only Grace admits
+	// re-entries (Retry no longer applies), and Release no longer undoes
+	// it.
+	//
+	// A token redeemed and not expired at now (by its Expires, as Lookup)
+	// is marked confirmed, and Confirm returns nil; confirming it again
+	// changes nothing and returns nil too. An issued or revoked token is
+	// left as it is and Confirm returns nil: there is nothing to confirm,
+	// and a later redemption starts unconfirmed, as does one after a
+	// release. No record, or one expired at now: ErrUnknown.
+	//
+	// Confirm is atomic with respect to Redeem and Release: once it has
+	// returned, no redemption re-enters beyond the grace and no release
+	// undoes the redemption it confirmed. A store that keeps redemptions
+	// made before it knew Confirm counts them as confirmed: Retry never
+	// admits them.
+	Confirm(ctx context.Context, token string, now time.Time) error
 
 	// Release undoes one redemption whose answer never reached the viewer
 	// (the wrapped handler failed, or the request ended before its response
@@ -70,11 +93,11 @@ type Store interface {
 	// precision.
 	//
 	// While the record is that redemption (redeemed by req.Client at
-	// req.RedeemedAt, no grace re-entry granted on it) and the token's issue
-	// expiry has not passed at req.Now, Release returns the record to
-	// issued with that original expiry, atomically, and any client may
-	// redeem it again. Otherwise it changes nothing and returns, checked in
-	// this order:
+	// req.RedeemedAt, no re-entry granted on it, not confirmed) and the
+	// token's issue expiry has not passed at req.Now, Release returns the
+	// record to issued with that original expiry, atomically, and any
+	// client may redeem it again. Otherwise it changes nothing and returns,
+	// checked in this order:
 	//   - ErrUnknown: no record, or expired at req.Now: a redeemed record by
 	//     the token's issue expiry (a release never revives an expired
 	//     token), any other by its Expires, as Lookup;
@@ -82,11 +105,11 @@ type Store interface {
 	//   - nil: issued already, so there is nothing to release (a repeated
 	//     release, or one that lost to no one);
 	//   - ErrUsed: redeemed by another client or at another time (a newer
-	//     redemption: a release never undoes another one), or re-entered
-	//     (another response carried a session to the client, so the token
-	//     stays spent). A store that finds no issue expiry kept beside a
-	//     redeemed record (one written before it knew Release) answers this
-	//     too.
+	//     redemption: a release never undoes another one), re-entered
+	//     (another response carried a session to the client) or confirmed
+	//     (the session came back): the token stays spent. A store that
+	//     finds no issue expiry kept beside a redeemed record (one written
+	//     before it knew Release) answers this too.
 	//
 	// Release and Redeem are atomic with respect to each other: of a release
 	// and any number of concurrent redemptions, at most one redemption is
@@ -115,6 +138,15 @@ type RedeemRequest struct {
 	Now        time.Time
 	SessionTTL time.Duration // how long the session, and so the record, lives
 	Grace      time.Duration // same-client re-entry window; 0 turns it off
+	// Retry is the same client's re-entry window for a redemption not
+	// confirmed yet. A redemption that timed out against the store has an
+	// unknown outcome: the store may still run it when it resumes, and its
+	// client, which got an error, retries. Within Retry of the first
+	// redemption, and until Confirm, the same client re-enters exactly as
+	// within Grace (success, Reentry set, the first call's RedeemedAt and
+	// Expires; a re-entry for Release, which then refuses). 0 turns it off;
+	// a Retry not longer than Grace changes nothing.
+	Retry time.Duration
 }
 
 // ReleaseRequest names the redemption that Release undoes.
@@ -129,7 +161,7 @@ type ReleaseRequest struct {
 type Redemption struct {
 	RedeemedAt time.Time // when the token was first redeemed
 	Expires    time.Time // when the session ends: RedeemedAt + SessionTTL
-	Reentry    bool      // a grace re-entry of the first redeemer
+	Reentry    bool      // a re-entry of the first redeemer, within Grace or Retry
 }
 
 // State is where a token stands.

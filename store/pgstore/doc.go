@@ -32,13 +32,15 @@
 //	redeemed_at   timestamptz           -- once redeemed
 //	client        bytea                 -- the redeeming client's identity, for the grace window
 //	issue_expires timestamptz           -- once redeemed: the token's expiry, which a release restores
-//	reentered     boolean     NOT NULL  -- a grace re-entry was granted: the redemption is not released
+//	reentered     boolean     NOT NULL  -- a re-entry was granted: the redemption is not released
+//	unconfirmed   boolean     NOT NULL  -- redeemed, its session not back yet (Confirm): the retry window admits its client
 //
 // The client identity is opaque bytes to the store, hence bytea rather than
 // text, which would refuse bytes that are not UTF-8. Migrate adds the last
-// two columns to a table that an earlier version created, without
-// rewriting it; rows redeemed before that have no issue_expires, and their
-// redemptions are never released.
+// three columns to a table that an earlier version created, without
+// rewriting it; rows redeemed before that have no issue_expires, or are not
+// unconfirmed: their redemptions are never released, and the retry window
+// never admits them.
 //
 // # Atomicity
 //
@@ -50,10 +52,12 @@
 // machines. The same statement reads the row back for the others, with a
 // locking read when they lost a race so that they see the winner (and a
 // grace re-entry of the winning client succeeds); see the comments on the
-// SQL. A grace re-entry is the same UPDATE taking a redeemed row of the same
-// client, and marks it. Release is one conditional UPDATE too (redeemed by
-// this client at this time, never re-entered, before the token's expiry →
-// issued), ordered by the row's lock against concurrent redemptions. Issue
+// SQL. A re-entry is the same UPDATE taking a redeemed row of the same
+// client (within the grace, or the retry window while unconfirmed), and
+// marks it. Release is one conditional UPDATE too (redeemed by this client
+// at this time, never re-entered nor confirmed, before the token's expiry →
+// issued), ordered by the row's lock against concurrent redemptions, and so
+// is Confirm (redeemed, unconfirmed → confirmed). Issue
 // is an INSERT … ON CONFLICT DO NOTHING, so it never resets a token; Revoke
 // is an UPDATE that keeps the row's expiry; Lookup a SELECT.
 //
@@ -80,6 +84,8 @@
 // closed), and the pool opens new connections when the database returns,
 // with no restart. A redemption that never reached the database consumes
 // nothing. One that reached it but whose answer was lost (the connection cut
-// just after the statement ran) may have redeemed the token for the very
-// client that was refused; its retry within the grace window gets in.
+// or stalled after the statement was sent) may have redeemed the token for
+// the very client that was refused; its retry gets in as a re-entry, within
+// the grace or, as long as the redemption is unconfirmed (no session of it
+// came back), within the retry window (store.RedeemRequest.Retry).
 package pgstore

@@ -192,7 +192,7 @@ func (s *Store) Redeem(ctx context.Context, req store.RedeemRequest) (store.Rede
 		expires    time.Time
 		flag       bool // taken: a re-entry; raced: takeable after all
 	)
-	err = s.pool.QueryRow(ctx, s.sql.redeem, tok, req.VideoID, req.Now, req.Now.Add(req.SessionTTL), []byte(req.Client), req.Grace.Microseconds()).
+	err = s.pool.QueryRow(ctx, s.sql.redeem, tok, req.VideoID, req.Now, req.Now.Add(req.SessionTTL), []byte(req.Client), req.Grace.Microseconds(), req.Retry.Microseconds()).
 		Scan(&won, &video, &state, &redeemedAt, &expires, &flag)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -273,6 +273,27 @@ func (s *Store) Release(ctx context.Context, req store.ReleaseRequest) error {
 		return nil
 	}
 	return failure("release", fmt.Errorf("row in unknown state %d", state.Int16))
+}
+
+// Confirm implements store.Store with one statement: see the comments on
+// its SQL.
+func (s *Store) Confirm(ctx context.Context, token string, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return failure("confirm", err)
+	}
+	tok, err := tokenParam(token)
+	if err != nil {
+		return err
+	}
+	var live bool
+	err = s.pool.QueryRow(ctx, s.sql.confirm, tok, now).Scan(&live)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.ErrUnknown
+	case err != nil:
+		return failure("confirm", err)
+	}
+	return nil
 }
 
 // Lookup implements store.Store with one SELECT.

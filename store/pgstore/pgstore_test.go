@@ -185,7 +185,7 @@ func TestMigrateConcurrentAndIdempotent(t *testing.T) {
 	want := []string{
 		"token uuid NO", "video text NO", "state smallint NO",
 		"expires timestamp with time zone NO", "redeemed_at timestamp with time zone YES", "client bytea YES",
-		"issue_expires timestamp with time zone YES", "reentered boolean NO",
+		"issue_expires timestamp with time zone YES", "reentered boolean NO", "unconfirmed boolean NO",
 	}
 	if strings.Join(got, ", ") != strings.Join(want, ", ") {
 		t.Fatalf("columns %v, want %v", got, want)
@@ -293,7 +293,7 @@ func TestMigrateUpgrades(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := columns(t, pool, schema, table)
-	if len(got) != 8 || got[6] != "issue_expires timestamp with time zone YES" || got[7] != "reentered boolean NO" {
+	if len(got) != 9 || got[6] != "issue_expires timestamp with time zone YES" || got[7] != "reentered boolean NO" || got[8] != "unconfirmed boolean NO" {
 		t.Fatalf("columns after the upgrade: %v", got)
 	}
 
@@ -333,6 +333,176 @@ func TestMigrateUpgrades(t *testing.T) {
 	}
 
 	storetest.Run(t, func(*testing.T) store.Store { return st })
+}
+
+// The table as the second version of Migrate created it, with Release and
+// before Confirm.
+const secondSchema = `CREATE TABLE %[1]s (
+	token         uuid        PRIMARY KEY,
+	video         text        NOT NULL,
+	state         smallint    NOT NULL CHECK (state BETWEEN 1 AND 3),
+	expires       timestamptz NOT NULL,
+	redeemed_at   timestamptz,
+	client        bytea,
+	issue_expires timestamptz,
+	reentered     boolean     NOT NULL DEFAULT false
+);
+CREATE INDEX %[2]s ON %[1]s (expires)`
+
+// Migrate brings a table of the second version up to date, from several
+// replicas at once, keeping its rows: the issued ones redeem unconfirmed, so
+// the retry window admits their client until Confirm; the ones redeemed
+// before count as confirmed: the retry window never admits them and they are
+// not released, while the grace still admits their client. The whole
+// conformance suite then passes on the upgraded table.
+func TestMigrateUpgradesFromRelease(t *testing.T) {
+	pool := testPool(t)
+	ctx := context.Background()
+	table := tableName()
+	t.Cleanup(func() { dropTable(t, pool, table) })
+	sql := fmt.Sprintf(secondSchema, pgx.Identifier{table}.Sanitize(), pgx.Identifier{table + "_expires"}.Sanitize())
+	if _, err := pool.Exec(ctx, sql); err != nil {
+		t.Fatalf("creating the second version's table: %v", err)
+	}
+	now := time.Now().Truncate(time.Millisecond)
+	issued, redeemed := storetest.NewToken(), storetest.NewToken()
+	insert := "INSERT INTO " + pgx.Identifier{table}.Sanitize() + " (token, video, state, expires, redeemed_at, client, issue_expires) VALUES ($1, 'v', $2, $3, $4, $5, $6)"
+	if _, err := pool.Exec(ctx, insert, issued, 1, now.Add(time.Hour), nil, nil, nil); err != nil {
+		t.Fatalf("inserting a second-version row: %v", err)
+	}
+	if _, err := pool.Exec(ctx, insert, redeemed, 2, now.Add(24*time.Hour), now, []byte("c1"), now.Add(time.Hour)); err != nil {
+		t.Fatalf("inserting a second-version row: %v", err)
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := pgstore.New(pool, pgstore.WithTable(table))
+			if err == nil {
+				err = st.Migrate(ctx)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("Migrate of a second-version table: %v", err)
+		}
+	}
+	st, _ := pgstore.New(pool, pgstore.WithTable(table))
+	var schema string
+	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	if got := columns(t, pool, schema, table); len(got) != 9 || got[8] != "unconfirmed boolean NO" {
+		t.Fatalf("columns after the upgrade: %v", got)
+	}
+
+	req := func(tok, client string, at time.Duration) store.RedeemRequest {
+		return store.RedeemRequest{Token: tok, VideoID: "v", Client: client, Now: now.Add(at), SessionTTL: 24 * time.Hour, Grace: 5 * time.Second, Retry: time.Minute}
+	}
+	// The issued row redeems unconfirmed: its client retries after the
+	// grace, until Confirm.
+	red, err := st.Redeem(ctx, req(issued, "c1", 0))
+	if err != nil || red.Reentry {
+		t.Fatalf("Redeem of an older issued row: %+v, %v", red, err)
+	}
+	if again, err := st.Redeem(ctx, req(issued, "c1", 10*time.Second)); err != nil || !again.Reentry {
+		t.Fatalf("retry into a redemption of an older issued row: %+v, %v", again, err)
+	}
+	if err := st.Confirm(ctx, issued, now.Add(11*time.Second)); err != nil {
+		t.Fatalf("Confirm: %v", err)
+	}
+	if _, err := st.Redeem(ctx, req(issued, "c1", 12*time.Second)); !errors.Is(err, store.ErrUsed) {
+		t.Fatalf("retry after Confirm: %v, want ErrUsed", err)
+	}
+
+	// The row redeemed before the upgrade counts as confirmed.
+	if _, err := st.Redeem(ctx, req(redeemed, "c1", 10*time.Second)); !errors.Is(err, store.ErrUsed) {
+		t.Fatalf("retry into a row redeemed before the upgrade: %v, want ErrUsed", err)
+	}
+	err = st.Release(ctx, store.ReleaseRequest{Token: redeemed, Client: "c1", RedeemedAt: now, Now: now.Add(time.Second)})
+	if !errors.Is(err, store.ErrUsed) {
+		t.Fatalf("Release of a row redeemed before the upgrade: %v, want ErrUsed", err)
+	}
+	if red, err := st.Redeem(ctx, req(redeemed, "c1", time.Second)); err != nil || !red.Reentry {
+		t.Fatalf("grace re-entry into a row redeemed before the upgrade: %+v, %v", red, err)
+	}
+	if err := st.Confirm(ctx, redeemed, now.Add(2*time.Second)); err != nil {
+		t.Fatalf("Confirm of a row redeemed before the upgrade: %v", err)
+	}
+
+	storetest.Run(t, func(*testing.T) store.Store { return st })
+}
+
+// The unconfirmed column is true from a redemption until Confirm, and only
+// then: a release clears it with the rest of the redemption, and Confirm
+// leaves a revoked row as it is.
+func TestConfirmRow(t *testing.T) {
+	pool := testPool(t)
+	st := newStore(t, pool)
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond)
+	unconfirmed := func(tok string) bool {
+		t.Helper()
+		var u bool
+		if err := pool.QueryRow(ctx, "SELECT unconfirmed FROM "+pgx.Identifier{st.Table()}.Sanitize()+" WHERE token = $1", tok).Scan(&u); err != nil {
+			t.Fatalf("reading the row: %v", err)
+		}
+		return u
+	}
+	redeem := func(tok string) store.Redemption {
+		t.Helper()
+		if err := st.Issue(ctx, tok, "v", now.Add(time.Hour)); err != nil {
+			t.Fatalf("Issue: %v", err)
+		}
+		if unconfirmed(tok) {
+			t.Fatal("an issued row is unconfirmed")
+		}
+		red, err := st.Redeem(ctx, store.RedeemRequest{Token: tok, VideoID: "v", Client: "c1", Now: now, SessionTTL: time.Hour})
+		if err != nil {
+			t.Fatalf("Redeem: %v", err)
+		}
+		if !unconfirmed(tok) {
+			t.Fatal("a fresh redemption is not unconfirmed")
+		}
+		return red
+	}
+
+	released := storetest.NewToken()
+	red := redeem(released)
+	if err := st.Release(ctx, store.ReleaseRequest{Token: released, Client: "c1", RedeemedAt: red.RedeemedAt, Now: now}); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	if unconfirmed(released) {
+		t.Fatal("a released row is still unconfirmed")
+	}
+
+	confirmed := storetest.NewToken()
+	redeem(confirmed)
+	if err := st.Confirm(ctx, confirmed, now); err != nil {
+		t.Fatalf("Confirm: %v", err)
+	}
+	if unconfirmed(confirmed) {
+		t.Fatal("a confirmed row is still unconfirmed")
+	}
+
+	revoked := storetest.NewToken()
+	redeem(revoked)
+	if err := st.Revoke(ctx, revoked, now); err != nil {
+		t.Fatalf("Revoke: %v", err)
+	}
+	if err := st.Confirm(ctx, revoked, now); err != nil {
+		t.Fatalf("Confirm of a revoked row: %v", err)
+	}
+	if !unconfirmed(revoked) {
+		t.Fatal("Confirm changed a revoked row")
+	}
 }
 
 // Sweep deletes what has expired at the time it is given and nothing else,

@@ -15,6 +15,7 @@ type statements struct {
 	issue   string
 	redeem  string
 	release string
+	confirm string
 	lookup  string
 	revoke  string
 	sweep   string
@@ -49,21 +50,27 @@ func newStatements(schema, name string) statements {
 	redeemed_at   timestamptz,
 	client        bytea,
 	issue_expires timestamptz,
-	reentered     boolean     NOT NULL DEFAULT false
+	reentered     boolean     NOT NULL DEFAULT false,
+	unconfirmed   boolean     NOT NULL DEFAULT false
 )`,
 		// Sweep finds expired rows by it.
 		`CREATE INDEX IF NOT EXISTS `+indexIdent.Sanitize()+` ON `+t+` (expires)`,
 	)
 	// The first version of the table had neither issue_expires nor
-	// reentered. The catalogue is read first so that a migration of an up
-	// to date table takes no lock that would stall redemptions.
+	// reentered (they came with Release), the second no unconfirmed (it
+	// came with Confirm). Its default, false, makes the rows redeemed before
+	// confirmed: the retry window never admits them. The catalogue is read
+	// first so that a migration of an up to date table takes no lock that
+	// would stall redemptions; a constant default adds a column without
+	// rewriting the table.
 	st.upgrade = upgrade{
 		table: t,
-		missing: `SELECT count(*) < 2 FROM pg_attribute
-WHERE attrelid = to_regclass($1) AND attname IN ('issue_expires', 'reentered') AND NOT attisdropped`,
+		missing: `SELECT count(*) < 3 FROM pg_attribute
+WHERE attrelid = to_regclass($1) AND attname IN ('issue_expires', 'reentered', 'unconfirmed') AND NOT attisdropped`,
 		alter: `ALTER TABLE ` + t + `
 	ADD COLUMN IF NOT EXISTS issue_expires timestamptz,
-	ADD COLUMN IF NOT EXISTS reentered boolean NOT NULL DEFAULT false`,
+	ADD COLUMN IF NOT EXISTS reentered boolean NOT NULL DEFAULT false,
+	ADD COLUMN IF NOT EXISTS unconfirmed boolean NOT NULL DEFAULT false`,
 	}
 	st.lockID = "privatevideo/pgstore/migrate/" + t
 
@@ -74,9 +81,10 @@ ON CONFLICT (token) DO NOTHING`
 	//
 	// "taken" is the decision: it updates the row if it is issued for this
 	// video and not expired (a redemption: the token's expiry moves to
-	// issue_expires, for a release), or redeemed by this client within the
-	// grace window (a re-entry, which marks the row reentered so that the
-	// redemption is no longer released). Under READ COMMITTED an UPDATE
+	// issue_expires, for a release, and the row starts unconfirmed), or
+	// redeemed by this client within the grace window, or within the retry
+	// window while unconfirmed (a re-entry, which marks the row reentered
+	// so that the redemption is no longer released). Under READ COMMITTED an UPDATE
 	// that finds the row locked by a concurrent statement waits for it to
 	// commit, then re-checks its WHERE, and computes its SET, on the
 	// committed row: of any number of concurrent calls, exactly one takes an
@@ -101,7 +109,8 @@ ON CONFLICT (token) DO NOTHING`
 	// "seen" and "raced" run only when needed: their EXISTS conditions are
 	// one-time filters.
 	const takeable = `(video = $2 AND expires > $3 AND (state = 1 OR
-	state = 2 AND client = $5 AND $6::bigint > 0 AND $3 < redeemed_at + $6::bigint * interval '1 microsecond'))`
+	state = 2 AND client = $5 AND ($6::bigint > 0 AND $3 < redeemed_at + $6::bigint * interval '1 microsecond' OR
+		unconfirmed AND $7::bigint > 0 AND $3 < redeemed_at + $7::bigint * interval '1 microsecond')))`
 	st.redeem = `WITH taken AS (
 	UPDATE ` + t + ` SET
 		state = 2,
@@ -109,14 +118,15 @@ ON CONFLICT (token) DO NOTHING`
 		expires = CASE WHEN state = 1 THEN $4 ELSE expires END,
 		issue_expires = CASE WHEN state = 1 THEN expires ELSE issue_expires END,
 		client = $5,
-		reentered = state = 2
+		reentered = state = 2,
+		unconfirmed = CASE WHEN state = 1 THEN true ELSE unconfirmed END
 	WHERE token = $1 AND ` + takeable + `
 	RETURNING redeemed_at, expires, reentered
 ), seen AS (
-	SELECT video, state, redeemed_at, expires, client FROM ` + t + `
+	SELECT video, state, redeemed_at, expires, client, unconfirmed FROM ` + t + `
 	WHERE token = $1 AND NOT EXISTS (SELECT FROM taken)
 ), raced AS (
-	SELECT video, state, redeemed_at, expires, client FROM ` + t + `
+	SELECT video, state, redeemed_at, expires, client, unconfirmed FROM ` + t + `
 	WHERE token = $1 AND EXISTS (SELECT FROM seen WHERE ` + takeable + `)
 	FOR SHARE
 )
@@ -130,17 +140,19 @@ WHERE ` + takeable + ` IS NOT TRUE`
 	// One statement decides a release, the same way: "released" takes the
 	// row back to issued, with the token's expiry, if it is still the
 	// redemption named (client, and redeemed_at within the millisecond
-	// [$3, $4)), never re-entered, before the token's expiry. A row
-	// redeemed before issue_expires existed has none, and stays spent.
-	// "seen" and "raced" tell why not, as for a redemption.
+	// [$3, $4)), never re-entered nor confirmed, before the token's expiry.
+	// A row redeemed before issue_expires existed has none, and stays
+	// spent; so does one redeemed before unconfirmed existed, which counts
+	// as confirmed. "seen" and "raced" tell why not, as for a redemption.
 	const releasable = `(state = 2 AND client = $2 AND redeemed_at >= $3 AND redeemed_at < $4
-	AND NOT reentered AND issue_expires > $5)`
+	AND NOT reentered AND unconfirmed AND issue_expires > $5)`
 	st.release = `WITH released AS (
-	UPDATE ` + t + ` SET state = 1, expires = issue_expires, redeemed_at = NULL, client = NULL, issue_expires = NULL
+	UPDATE ` + t + ` SET state = 1, expires = issue_expires, redeemed_at = NULL, client = NULL, issue_expires = NULL,
+		unconfirmed = false
 	WHERE token = $1 AND ` + releasable + `
 	RETURNING true
 ), seen AS (
-	SELECT state, expires, issue_expires, client, redeemed_at, reentered FROM ` + t + `
+	SELECT state, expires, issue_expires, client, redeemed_at, reentered, unconfirmed FROM ` + t + `
 	WHERE token = $1 AND NOT EXISTS (SELECT FROM released)
 ), raced AS (
 	SELECT state, expires, issue_expires FROM ` + t + `
@@ -153,6 +165,22 @@ SELECT false, state, expires, issue_expires FROM raced
 UNION ALL
 SELECT false, state, expires, issue_expires FROM seen
 WHERE ` + releasable + ` IS NOT TRUE`
+
+	// One statement confirms: "confirmed" ends the retry window of a live
+	// redeemed row; otherwise a live row of any state is left as it is, and
+	// only a missing or expired one is unknown. A row that a concurrent
+	// statement changes is re-checked by the UPDATE on its committed
+	// version, as for a redemption: a re-entry that committed first is
+	// still confirmed, a release that committed first leaves an issued row
+	// with nothing to confirm.
+	st.confirm = `WITH confirmed AS (
+	UPDATE ` + t + ` SET unconfirmed = false
+	WHERE token = $1 AND state = 2 AND expires > $2 AND unconfirmed
+	RETURNING true
+)
+SELECT true FROM confirmed
+UNION ALL
+SELECT true FROM ` + t + ` WHERE token = $1 AND expires > $2 AND NOT EXISTS (SELECT FROM confirmed)`
 
 	st.lookup = `SELECT video, state, expires, redeemed_at FROM ` + t + ` WHERE token = $1 AND expires > $2`
 	st.revoke = `UPDATE ` + t + ` SET state = $3 WHERE token = $1 AND expires > $2`
@@ -183,11 +211,13 @@ WHERE ` + releasable + ` IS NOT TRUE`
 //	redeemed_at   timestamptz           -- once redeemed
 //	client        bytea                 -- the redeeming client's identity, for the grace window
 //	issue_expires timestamptz           -- once redeemed: the token's expiry, which a release restores
-//	reentered     boolean     NOT NULL  -- a grace re-entry was granted: the redemption is not released
+//	reentered     boolean     NOT NULL  -- a re-entry was granted: the redemption is not released
+//	unconfirmed   boolean     NOT NULL  -- redeemed, its session not back yet (Confirm): the retry window admits its client
 //
-// with an index on expires for Sweep. The last two columns came with
-// Release; Migrate adds them to an older table (without rewriting it), and
-// the rows redeemed before that stay spent.
+// with an index on expires for Sweep. issue_expires and reentered came
+// with Release, unconfirmed with Confirm; Migrate adds them to an older
+// table (without rewriting it), and the rows redeemed before that stay
+// spent: they are never released, and the retry window never admits them.
 func (s *Store) Migrate(ctx context.Context) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {

@@ -31,20 +31,26 @@
 //	r  redemption time, Unix milliseconds (once redeemed)
 //	c  the redeeming client's identity, for the grace window (once redeemed)
 //	x  the token's expiry, Unix milliseconds, which a release restores (once redeemed)
-//	g  "1" once a grace re-entry was granted: the redemption is no longer released
+//	g  "1" once a re-entry was granted: the redemption is no longer released
+//	u  "1" from a redemption until its session comes back (Confirm): the retry window admits its client
+//
+// A redeemed record without "u" (one written before the store knew Confirm)
+// counts as confirmed: the retry window never admits it, and it is not
+// released.
 //
 // A redeemed record takes about 200 bytes of Redis memory (MEMORY USAGE),
-// its key included.
+// its key included, and 16 more until it is confirmed.
 //
 // # Atomicity
 //
 // Every operation is one round trip touching one key. Issue, Redeem,
-// Release and Revoke are Lua scripts (EVALSHA, falling back to EVAL when the
+// Release, Confirm and Revoke are Lua scripts (EVALSHA, falling back to EVAL when the
 // server has not cached them), which Redis runs whole, one at a time: of any
 // number of concurrent redemptions from any number of machines, exactly one
 // finds the record issued and marks it redeemed; the others find it
-// redeemed. A release is decided the same way on the same key, so the
-// server orders it among concurrent redemptions. Lookup is a single HMGET.
+// redeemed. A release or a confirmation is decided the same way on the same
+// key, so the server orders it among concurrent redemptions. Lookup is a
+// single HMGET.
 // With a single key per operation, a Redis Cluster needs no hash tags, and
 // scripts are replicated by their effects.
 //
@@ -67,14 +73,17 @@
 // consumes nothing when the server was unreachable (down, refusing
 // connections). A server that hangs and then resumes may still run a call it
 // received before the deadline passed: that token is then redeemed for the
-// very client that was refused, whose retry within the grace window gets in.
+// very client that was refused, whose retry gets in as a re-entry, within
+// the grace or, as long as the redemption is unconfirmed (no session of it
+// came back), within the retry window (store.RedeemRequest.Retry).
 //
 // go-redis retries a call on a network error (MaxRetries). A redemption whose
 // reply was lost and that is retried finds the token redeemed by the same
-// client: a grace re-entry, or ErrUsed with the grace window off. A retried
+// client: a re-entry, or ErrUsed with the grace and retry windows off. A retried
 // release whose first run went through finds the record issued and succeeds
 // without changing it; if another client redeemed the token in between, it
-// gets ErrUsed and leaves that redemption alone.
+// gets ErrUsed and leaves that redemption alone. A retried confirmation
+// finds the record confirmed and changes nothing.
 //
 // # Durability
 //

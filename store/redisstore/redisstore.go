@@ -214,7 +214,7 @@ func (s *Store) Redeem(ctx context.Context, req store.RedeemRequest) (store.Rede
 	now := millis(req.Now)
 	end := req.Now.Add(req.SessionTTL)
 	reply, err := redeemScript.Run(ctx, s.client, []string{key},
-		req.VideoID, req.Client, ms(now), ms(millis(end)), ms(deathMillis(end)), ms(req.Grace.Milliseconds())).Slice()
+		req.VideoID, req.Client, ms(now), ms(millis(end)), ms(deathMillis(end)), ms(req.Grace.Milliseconds()), ms(req.Retry.Milliseconds())).Slice()
 	if err != nil {
 		return store.Redemption{}, failure("redeem", err)
 	}
@@ -270,6 +270,27 @@ func (s *Store) Release(ctx context.Context, req store.ReleaseRequest) error {
 		return store.ErrRevoked
 	}
 	return failure("release", fmt.Errorf("unexpected script reply %d", n))
+}
+
+// Confirm implements store.Store, in one script run by the server.
+func (s *Store) Confirm(ctx context.Context, token string, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return failure("confirm", err)
+	}
+	key, err := s.key(token)
+	if err != nil {
+		return err
+	}
+	n, err := confirmScript.Run(ctx, s.client, []string{key}, ms(millis(now))).Int64()
+	switch {
+	case err != nil:
+		return failure("confirm", err)
+	case n == outcomeUnknown:
+		return store.ErrUnknown
+	case n != outcomeConfirmed:
+		return failure("confirm", fmt.Errorf("unexpected script reply %d", n))
+	}
+	return nil
 }
 
 // replyInt reads element i of a script's reply, an integer or a decimal

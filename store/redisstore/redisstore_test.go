@@ -292,6 +292,93 @@ func TestReleaseOfAnOlderRecord(t *testing.T) {
 	}
 }
 
+// A redemption starts unconfirmed ("u"); Confirm deletes the mark and
+// nothing else, and keeps the record's life. A revoked record is left as it
+// is.
+func TestConfirmRecord(t *testing.T) {
+	c := testClient(t)
+	st := newStore(t, c)
+	ctx := context.Background()
+	tok := storetest.NewToken()
+	key := st.Prefix() + tok
+	if err := st.Issue(ctx, tok, "video-a", time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("Issue: %v", err)
+	}
+	now := time.Now().Truncate(time.Millisecond)
+	if _, err := st.Redeem(ctx, store.RedeemRequest{Token: tok, VideoID: "video-a", Client: "client-1", Now: now, SessionTTL: 2 * time.Hour}); err != nil {
+		t.Fatalf("Redeem: %v", err)
+	}
+	redeemed, _ := c.HGetAll(ctx, key).Result()
+	if redeemed["u"] != "1" {
+		t.Fatalf("redeemed record %v, want it unconfirmed: u = 1", redeemed)
+	}
+	for range 2 {
+		if err := st.Confirm(ctx, tok, now); err != nil {
+			t.Fatalf("Confirm: %v", err)
+		}
+		confirmed, _ := c.HGetAll(ctx, key).Result()
+		want := maps.Clone(redeemed)
+		delete(want, "u")
+		if !maps.Equal(confirmed, want) {
+			t.Fatalf("confirmed record %v, want %v", confirmed, want)
+		}
+		wantDeath(t, c, key, now.Add(2*time.Hour))
+	}
+
+	revoked := storetest.NewToken()
+	if err := st.Issue(ctx, revoked, "video-a", time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("Issue: %v", err)
+	}
+	if _, err := st.Redeem(ctx, store.RedeemRequest{Token: revoked, VideoID: "video-a", Client: "client-1", Now: now, SessionTTL: 2 * time.Hour}); err != nil {
+		t.Fatalf("Redeem: %v", err)
+	}
+	if err := st.Revoke(ctx, revoked, now); err != nil {
+		t.Fatalf("Revoke: %v", err)
+	}
+	before, _ := c.HGetAll(ctx, st.Prefix()+revoked).Result()
+	if err := st.Confirm(ctx, revoked, now); err != nil {
+		t.Fatalf("Confirm of a revoked record: %v", err)
+	}
+	if after, _ := c.HGetAll(ctx, st.Prefix()+revoked).Result(); !maps.Equal(after, before) {
+		t.Fatalf("revoked record after Confirm %v, want it unchanged %v", after, before)
+	}
+}
+
+// A record redeemed before the store knew Confirm has no "u": it counts as
+// confirmed, so the retry window never admits it and it is never released;
+// the grace still admits its client, and Confirm leaves it as it is.
+func TestRetryOfAnOlderRecord(t *testing.T) {
+	c := testClient(t)
+	st := newStore(t, c)
+	ctx := context.Background()
+	tok := storetest.NewToken()
+	key := st.Prefix() + tok
+	now := time.Now().Truncate(time.Millisecond)
+	// As the store with Release wrote it: the issue expiry kept, no "u".
+	old := map[string]string{"v": "video-a", "s": "2", "e": strconv.FormatInt(now.Add(time.Hour).UnixMilli(), 10),
+		"r": strconv.FormatInt(now.UnixMilli(), 10), "c": "client-1", "x": strconv.FormatInt(now.Add(30*time.Minute).UnixMilli(), 10)}
+	if err := c.HSet(ctx, key, old).Err(); err != nil {
+		t.Fatalf("HSET: %v", err)
+	}
+	req := store.RedeemRequest{Token: tok, VideoID: "video-a", Client: "client-1", Now: now.Add(10 * time.Second), SessionTTL: time.Hour, Grace: 5 * time.Second, Retry: time.Minute}
+	if _, err := st.Redeem(ctx, req); !errors.Is(err, store.ErrUsed) {
+		t.Fatalf("retry into an older record after the grace: %v, want ErrUsed", err)
+	}
+	if err := st.Release(ctx, store.ReleaseRequest{Token: tok, Client: "client-1", RedeemedAt: now, Now: now.Add(time.Second)}); !errors.Is(err, store.ErrUsed) {
+		t.Fatalf("Release of an older record: %v, want ErrUsed", err)
+	}
+	if err := st.Confirm(ctx, tok, now.Add(time.Second)); err != nil {
+		t.Fatalf("Confirm of an older record: %v", err)
+	}
+	if fields, _ := c.HGetAll(ctx, key).Result(); !maps.Equal(fields, old) {
+		t.Fatalf("older record after Confirm %v, want it unchanged %v", fields, old)
+	}
+	req.Now = now.Add(time.Second)
+	if red, err := st.Redeem(ctx, req); err != nil || !red.Reentry {
+		t.Fatalf("grace re-entry into an older record: %+v, %v", red, err)
+	}
+}
+
 // wantDeath checks that the server will delete key just after expires: not
 // before it, and not a second later.
 func wantDeath(t *testing.T, c *redis.Client, key string, expires time.Time) {
@@ -325,5 +412,8 @@ func TestForeignKeyIsAFailure(t *testing.T) {
 	}
 	if err := st.Release(ctx, store.ReleaseRequest{Token: tok, Client: "c", RedeemedAt: time.Now(), Now: time.Now()}); err == nil || store.IsDenial(err) {
 		t.Fatalf("Release of a foreign key: %v, want a system failure", err)
+	}
+	if err := st.Confirm(ctx, tok, time.Now()); err == nil || store.IsDenial(err) {
+		t.Fatalf("Confirm of a foreign key: %v, want a system failure", err)
 	}
 }

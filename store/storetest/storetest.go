@@ -67,6 +67,13 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("ReleaseExpired", s.releaseExpired)
 	t.Run("ReleaseAfterSessionEnd", s.releaseAfterSessionEnd)
 	t.Run("ReleaseCancelledContext", s.releaseCancelledContext)
+	t.Run("RetryReentry", s.retryReentry)
+	t.Run("RetryWindowOff", s.retryWindowOff)
+	t.Run("ConfirmEndsRetry", s.confirmEndsRetry)
+	t.Run("ConfirmRepeated", s.confirmRepeated)
+	t.Run("ConfirmNothing", s.confirmNothing)
+	t.Run("RetryAfterRelease", s.retryAfterRelease)
+	t.Run("ConfirmCancelledContext", s.confirmCancelledContext)
 	t.Run("TokenSpelling", s.tokenSpelling)
 	t.Run("OpaqueClient", s.opaqueClient)
 	t.Run("RaceOneToken", s.raceOneToken)
@@ -74,6 +81,8 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("RaceWithGrace", s.raceWithGrace)
 	t.Run("RaceRelease", s.raceRelease)
 	t.Run("RaceReleaseReentry", s.raceReleaseReentry)
+	t.Run("RaceConfirmRetry", s.raceConfirmRetry)
+	t.Run("RaceConfirmRedeem", s.raceConfirmRedeem)
 }
 
 // NewToken returns a fresh private token in canonical form.
@@ -317,6 +326,12 @@ func (s *suite) tokenSpelling(t *testing.T) {
 		t.Fatalf("Release in upper case: %v", err)
 	}
 	s.wantIssued(t, st, "after Release in upper case", tok, s.at(time.Second))
+	s.redeemed(t, st, tok, "c1", s.at(2*time.Second))
+	if err := st.Confirm(ctx, strings.ToUpper(tok), s.at(3*time.Second)); err != nil {
+		t.Fatalf("Confirm in upper case: %v", err)
+	}
+	_, err := st.Redeem(ctx, s.retryReq(tok, "c1", s.at(2*time.Second+grace+time.Second)))
+	wantErr(t, "retry after Confirm in upper case", err, store.ErrUsed)
 	for _, bad := range []string{"", "not-a-token", strings.Repeat("a", 36), tok + "x"} {
 		_, err := st.Redeem(ctx, s.req(bad, "video-a", "c1", s.at(0)))
 		wantErr(t, fmt.Sprintf("Redeem(%q)", bad), err, store.ErrUnknown)
@@ -324,12 +339,13 @@ func (s *suite) tokenSpelling(t *testing.T) {
 		wantErr(t, fmt.Sprintf("Lookup(%q)", bad), err, store.ErrUnknown)
 		wantErr(t, fmt.Sprintf("Revoke(%q)", bad), st.Revoke(ctx, bad, s.at(0)), store.ErrUnknown)
 		wantErr(t, fmt.Sprintf("Release(%q)", bad), st.Release(ctx, s.rel(bad, "c1", red, s.at(0))), store.ErrUnknown)
+		wantErr(t, fmt.Sprintf("Confirm(%q)", bad), st.Confirm(ctx, bad, s.at(0)), store.ErrUnknown)
 		wantErr(t, fmt.Sprintf("Issue(%q)", bad), st.Issue(ctx, bad, "video-a", s.at(tokenTTL)), store.ErrUnknown)
 	}
 }
 
 // Any client identity, bytes that are not UTF-8 included, works for the
-// grace window: the store keeps it opaque.
+// grace and retry windows: the store keeps it opaque.
 func (s *suite) opaqueClient(t *testing.T) {
 	st := s.newStore(t)
 	tok := s.issue(t, st, "video-a")
@@ -354,6 +370,14 @@ func (s *suite) opaqueClient(t *testing.T) {
 	if err := st.Release(context.Background(), s.rel(tok, "\xff\x00\xfe binary", red, s.at(time.Second))); err != nil {
 		t.Fatalf("Release by the redeemer: %v", err)
 	}
+
+	// So does a retry after the grace.
+	red = s.redeemed(t, st, tok, "\xff\x00\xfe binary", s.at(2*time.Second))
+	for _, other := range []string{"\xff\x00\xfe binarY", "\xff\x00\xfe binary\x00", "\xff\x00\xfe binar"} {
+		_, err = st.Redeem(context.Background(), s.retryReq(tok, other, s.at(2*time.Second+grace+time.Second)))
+		wantErr(t, fmt.Sprintf("retry by another client %q", other), err, store.ErrUsed)
+	}
+	s.wantReentry(t, st, "retry by the redeemer", s.retryReq(tok, "\xff\x00\xfe binary", s.at(2*time.Second+grace+time.Second)), red)
 }
 
 // race redeems tok from n goroutines at once, each a distinct client, and
