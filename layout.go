@@ -453,19 +453,30 @@ func mayReadAs(seg, want string) bool {
 }
 
 func wildMatch(seg, want string) bool {
-	if seg == "" {
-		return want == ""
-	}
-	r, n := utf8.DecodeRuneInString(seg)
-	if r < 0x80 {
-		return want != "" && strings.EqualFold(seg[:1], want[:1]) && wildMatch(seg[1:], want[1:])
-	}
-	for k := 0; k <= 3 && k <= len(want); k++ {
-		if wildMatch(seg[n:], want[k:]) {
-			return true
+	// can[j]: the part of seg read so far may stand for want[:j].
+	can := make([]bool, len(want)+1)
+	can[0] = true
+	for i := 0; i < len(seg); {
+		r, n := utf8.DecodeRuneInString(seg[i:])
+		next := make([]bool, len(want)+1)
+		for j, ok := range can {
+			if !ok {
+				continue
+			}
+			if r < 0x80 {
+				if j < len(want) && strings.EqualFold(seg[i:i+1], want[j:j+1]) {
+					next[j+1] = true
+				}
+				continue
+			}
+			for k := 0; k <= 3 && j+k <= len(want); k++ {
+				next[j+k] = true
+			}
 		}
+		can = next
+		i += n
 	}
-	return false
+	return can[len(want)]
 }
 
 // windowsPath reads p, with slashes only, as Windows resolves a path: an
