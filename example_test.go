@@ -38,17 +38,21 @@ func ExampleMiddleware_Issue() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for range 2 {
-		resp, err := http.Get(urls.HLS)
+	// Two browsers (as the middleware tells clients apart: address and
+	// User-Agent) open the same link: the first plays, the second is refused.
+	for _, browser := range []string{"browser-one", "browser-two"} {
+		req, _ := http.NewRequest(http.MethodGet, urls.HLS, nil)
+		req.Header.Set("User-Agent", browser)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			log.Fatal(err)
 		}
 		resp.Body.Close()
-		fmt.Println(resp.StatusCode)
+		fmt.Println(browser, resp.StatusCode)
 	}
 	// Output:
-	// 200
-	// 403
+	// browser-one 200
+	// browser-two 403
 }
 
 func ExampleLayout_PrivateURLs() {

@@ -43,6 +43,8 @@ type Middleware struct {
 	// firstByteTimeout bounds a fresh redemption's wait for its answer.
 	firstByteTimeout time.Duration
 	onRelease        func(Release)
+	retryWindow      time.Duration // 0: off
+	confirmed        *confirmations
 }
 
 type cookieConfig struct {
@@ -68,6 +70,7 @@ func New(keys []Key, opts ...Option) (*Middleware, error) {
 		previewAgents: DefaultPreviewAgents,
 
 		firstByteTimeout: DefaultFirstByteTimeout,
+		retryWindow:      DefaultRetryWindow,
 	}
 	for _, opt := range opts {
 		opt(m)
@@ -86,6 +89,7 @@ func New(keys []Key, opts ...Option) (*Middleware, error) {
 	if m.errorHandler == nil {
 		m.errorHandler = problem{status: m.denialStatus}.serve
 	}
+	m.confirmed = newConfirmations(confirmationsSize)
 	return m, nil
 }
 
@@ -102,6 +106,8 @@ func (m *Middleware) validate() error {
 		return errors.New("privatevideo: the grace window cannot be negative")
 	case m.storeTimeout <= 0:
 		return errors.New("privatevideo: the store timeout must be positive")
+	case m.retryWindow < 0:
+		return fmt.Errorf("privatevideo: WithRetryWindow(%v): the retry window cannot be negative", m.retryWindow)
 	case m.firstByteTimeout <= 0:
 		return fmt.Errorf("privatevideo: WithFirstByteTimeout(%v): the first-byte timeout must be positive", m.firstByteTimeout)
 	case m.denialStatus < 400 || m.denialStatus > 599:
@@ -258,6 +264,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 			m.deny(w, r, t, start, err)
 			return
 		}
+		m.confirm(sess, now)
 		a := access{video: t.video, token: sess.Token, session: sess, hasSession: true}
 		if found == sessionValid {
 			// The session came in the URL: this client keeps no cookie,
@@ -321,6 +328,7 @@ func (m *Middleware) redeem(w http.ResponseWriter, r *http.Request, next http.Ha
 		Now:        now,
 		SessionTTL: m.sessionTTL,
 		Grace:      m.graceWindow(),
+		Retry:      m.retryWindow,
 	})
 	cancel()
 	if err != nil {

@@ -183,15 +183,39 @@ func TestGraceAdmitsSameClientParallelFirstRequests(t *testing.T) {
 		wantOK(t, "parallel first request "+paths[i], res)
 	}
 	wantDenied(t, "another client within the grace", f.get(f.browser("other"), tokenPath("v1", tok, "thumbnail.jpg")), http.StatusForbidden, "token-used")
+	// The session comes back (the player's next request): confirmed.
+	b := f.browser("same")
+	wantOK(t, "first open of the jar", f.get(b, tokenPath("v1", tok, "thumbnail.jpg")))
+	wantOK(t, "the session in use", f.get(b, tokenPath("v1", tok, "hls/720p/seg1.ts")))
 	f.clock.Advance(privatevideo.DefaultGrace + time.Second)
 	wantDenied(t, "same client after the grace", f.get(f.browser("same"), tokenPath("v1", tok, "thumbnail.jpg")), http.StatusForbidden, "token-used")
 }
 
 func TestGraceOff(t *testing.T) {
-	f := newFixture(t, privatevideo.WithGrace(0))
+	f := newFixture(t, privatevideo.WithGrace(0), privatevideo.WithRetryWindow(0))
 	tok := f.issue("v1")
 	wantOK(t, "first", f.get(f.browser("same"), tokenPath("v1", tok, "a")))
 	wantDenied(t, "same client, grace off", f.get(f.browser("same"), tokenPath("v1", tok, "b")), http.StatusForbidden, "token-used")
+}
+
+// The retry window: a client whose redemption it never used (its answer was
+// lost, its store call timed out and ran late) gets back in after the grace
+// window, until its session first comes back; nobody else ever does.
+func TestRetryWindowUntilTheSessionIsUsed(t *testing.T) {
+	f := newFixture(t, privatevideo.WithGrace(time.Second), privatevideo.WithRetryWindow(30*time.Second))
+	tok := f.issue("v1")
+	wantOK(t, "first open, answer lost", f.get(f.browser("same"), tokenPath("v1", tok, "a.ts")))
+	f.clock.Advance(10 * time.Second)
+	wantDenied(t, "another client", f.get(f.player("other"), tokenPath("v1", tok, "a.ts")), http.StatusForbidden, "token-used")
+	b := f.browser("same")
+	wantOK(t, "the same client's retry after the grace", f.get(b, tokenPath("v1", tok, "a.ts")))
+	wantOK(t, "its session comes back", f.get(b, tokenPath("v1", tok, "b.ts")))
+	wantDenied(t, "the same client again, once the session is in use", f.get(f.browser("same"), tokenPath("v1", tok, "a.ts")), http.StatusForbidden, "token-used")
+
+	tok2 := f.issue("v1")
+	wantOK(t, "first open", f.get(f.browser("same"), tokenPath("v1", tok2, "a.ts")))
+	f.clock.Advance(31 * time.Second)
+	wantDenied(t, "the same client after the retry window", f.get(f.browser("same"), tokenPath("v1", tok2, "a.ts")), http.StatusForbidden, "token-used")
 }
 
 // Row 7.

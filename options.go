@@ -26,6 +26,20 @@ const (
 	DefaultFirstByteTimeout = 30 * time.Second
 )
 
+// DefaultRetryWindow is how long the same client may come back to a
+// redemption whose session it never used (see WithRetryWindow).
+const DefaultRetryWindow = 30 * time.Second
+
+// WithRetryWindow sets how long after a redemption the same client may
+// re-enter it while its session has not come back in any request
+// (DefaultRetryWindow; 0 turns it off). It serves the viewer whose
+// redemption timed out against a slow store: the store may have carried it
+// out after the viewer got 503, and the viewer's own retry must still get
+// in. The first request that brings the session back confirms the
+// redemption (one store write per session and process, off the request's
+// path); from then on only the grace window applies.
+func WithRetryWindow(d time.Duration) Option { return func(m *Middleware) { m.retryWindow = d } }
+
 // WithFirstByteTimeout bounds the time from a redemption to the status line
 // of its answer (DefaultFirstByteTimeout): a handler or an origin that has
 // not started answering by then has its context cancelled, the viewer gets
