@@ -253,7 +253,7 @@ func TestRedactTokens(t *testing.T) {
 		strings.ToUpper(tok) + " and " + tok:                     "0092D5EF… and 0092d5ef…",
 		"key 0092d5ef5750471d9e7e48d0a7580238 gone":              "key 0092d5ef… gone",
 		"a 33-digit run 0092d5ef5750471d9e7e48d0a75802381 stays": "a 33-digit run 0092d5ef5750471d9e7e48d0a75802381 stays",
-		"nothing here":                                           "nothing here",
+		"nothing here": "nothing here",
 	} {
 		if got := redactTokens(in); got != want {
 			t.Errorf("redactTokens(%q) = %q, want %q", in, got, want)

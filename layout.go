@@ -422,7 +422,7 @@ func pop(stack []string) []string {
 	if len(stack) == 0 {
 		return stack
 	}
-	return stack[:len(stack)-1:len(stack)-1]
+	return stack[: len(stack)-1 : len(stack)-1]
 }
 
 // dotsOrWild reports whether seg is made of dots and non-ASCII characters
