@@ -75,7 +75,15 @@
 // A player's parallel first requests are covered by the grace window: the
 // same client (address and User-Agent) presenting the same token within
 // WithGrace of its redemption gets the same session; any other client is
-// refused.
+// refused. The same client also gets back in within WithRetryWindow while
+// its session has never come back in a request: its first answer was lost,
+// or its redemption ran late against a stalled store.
+//
+// A link is never lost to a failure that is not the viewer's: when the
+// handler's answer to a redemption is a 5xx or a panic, or the viewer gives
+// up before the status line, or nothing starts within WithFirstByteTimeout
+// (504), the session is not delivered and the redemption is released (see
+// Release).
 //
 // # Denials
 //
