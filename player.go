@@ -2,28 +2,63 @@ package privatevideo
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
+	"crypto/sha512"
 	"embed"
 	"encoding/base64"
 	"encoding/json"
 	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 )
 
-//go:embed player/player.html player/player.js player/player.css
+//go:embed player/player.html player/player.js player/player.css player/hls.js/hls.min.js player/hls.js/VERSION
 var playerFiles embed.FS
 
 var (
 	playerPage   = template.Must(template.ParseFS(playerFiles, "player/player.html"))
 	playerScript = mustRead("player/player.js")
 	playerStyle  = mustRead("player/player.css")
-	// playerCSP allows the page its own inline script and style (by hash)
-	// and its own origin for media, images and the session request: nothing
-	// else, so the page makes no request beyond its origin.
-	playerCSP = "default-src 'none'; script-src '" + cspHash(playerScript) + "'; style-src '" + cspHash(playerStyle) +
-		"'; img-src 'self'; media-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'none'"
+	// playerCSP allows the page its own inline script and style (by hash),
+	// scripts from its own origin (the vendored hls.js, which the inline
+	// script adds with its Subresource Integrity), and its own origin for
+	// media, images and the session request: nothing else, so the page makes
+	// no request beyond its origin. hls.js runs without its worker (a blob:
+	// script), which worker-src 'none' states.
+	playerCSP = "default-src 'none'; script-src '" + cspHash(playerScript) + "' 'self'; style-src '" + cspHash(playerStyle) +
+		"'; img-src 'self'; media-src 'self' blob:; connect-src 'self'; worker-src 'none'; base-uri 'none'; form-action 'none'"
 	playerReasons = reasonsJSON()
+)
+
+// The player's copy of hls.js (player/hls.js/README.md says where it comes
+// from). The page asks for it at its own URL plus ?player.lib={playerLibName}:
+// the page's path is the one path that Handler lets through, as a shell,
+// for any well-formed token, without redeeming; and a key with a dot never
+// collides with a layout's token or session parameter, which cannot hold
+// one. The version in the name keeps an old copy from being served from cache.
+// Under a private link the URL holds the token, so the browser caches the
+// library per link (reloads), not across links: a token-free path would need
+// Handler to let one through.
+const playerLibParam = "player.lib"
+
+var (
+	playerLib     = mustRead("player/hls.js/hls.min.js")
+	playerLibName = "hls-" + strings.TrimSpace(mustRead("player/hls.js/VERSION")) + ".min.js"
+	playerLibSRI  = sriHash(playerLib)
+	// playerLibGzip is playerLib compressed once, when a Player is made:
+	// the library is about 620 KB as is and 190 KB gzipped. Only the
+	// library is compressed: it holds no secret, the page does (its token),
+	// and a compressed secret next to reflected input is what BREACH reads.
+	playerLibGzip = sync.OnceValue(func() []byte { // started by Player
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf) // 44 ms; the best level: 4 × as long for 0.2 %
+		zw.Write([]byte(playerLib))
+		zw.Close()
+		return buf.Bytes()
+	})
 )
 
 func mustRead(name string) string {
@@ -37,6 +72,11 @@ func mustRead(name string) string {
 func cspHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+func sriHash(s string) string {
+	sum := sha512.Sum384([]byte(s))
+	return "sha384-" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
 // reasonsJSON gives the page one sentence per denial reason, so it says in
@@ -53,6 +93,7 @@ func reasonsJSON() string {
 // playerData fills player.html.
 type playerData struct {
 	Title, Video, HLS, MP4, Poster, Session, Mode, Param, Reasons string
+	LibParam, Lib, LibIntegrity                                   string
 	Script                                                        template.JS
 	Style                                                         template.CSS
 }
@@ -65,11 +106,15 @@ type playerData struct {
 //
 // The page uses no third-party script and reaches nothing beyond its own
 // origin (its Content-Security-Policy says so). It plays the video's HLS
-// where the browser plays HLS natively and its MP4 otherwise. For a private
-// video it first opens the session through the session endpoint, and says
-// in words why playback is refused when it is (link already used, expired,
-// revoked, service unavailable). It works in cookie and page-bound mode.
+// with hls.js (vendored, served by Player at the page's own URL plus
+// ?player.lib=hls-{version}.min.js) wherever the browser has Media Source
+// Extensions, natively where it has none (iOS Safari), and its MP4 as the
+// last resort. For a private video it first opens the session through the
+// session endpoint, and says in words why playback is refused when it is
+// (link already used, expired, revoked, service unavailable). It works in
+// cookie and page-bound mode.
 func (m *Middleware) Player(next http.Handler) http.Handler {
+	go playerLibGzip() // before the first page asks for it
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		video, ok := m.layout.pageVideo(r.URL.Path)
 		if !ok {
@@ -93,9 +138,14 @@ func (m *Middleware) Player(next http.Handler) http.Handler {
 }
 
 func (m *Middleware) servePlayer(w http.ResponseWriter, r *http.Request, video string) {
+	if q := r.URL.Query(); q.Has(playerLibParam) {
+		servePlayerLib(w, r, q.Get(playerLibParam))
+		return
+	}
 	l := &m.layout
 	d := playerData{
 		Title: video, Video: video, Param: l.SessionParam, Mode: "cookie", Reasons: playerReasons,
+		LibParam: playerLibParam, Lib: playerLibName, LibIntegrity: playerLibSRI,
 		Script: template.JS(playerScript), Style: template.CSS(playerStyle),
 	}
 	if m.pageBound {
@@ -126,6 +176,70 @@ func (m *Middleware) servePlayer(w http.ResponseWriter, r *http.Request, video s
 	if r.Method != http.MethodHead {
 		w.Write(buf.Bytes())
 	}
+}
+
+// servePlayerLib answers the page's request for its copy of hls.js.
+func servePlayerLib(w http.ResponseWriter, r *http.Request, name string) {
+	if name != playerLibName {
+		http.NotFound(w, r) // another version, or none of ours
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/javascript; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Vary", "Accept-Encoding")
+	// The name changes with the version: a copy never goes stale. Under a
+	// private link the URL holds the token (as the page's does, which is in
+	// the history already): private, and for a day, a session's length by
+	// default; the middleware keeps it from shared caches too.
+	if _, private := TokenFromContext(r.Context()); private {
+		h.Set("Cache-Control", "private, max-age=86400, immutable")
+	} else {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	}
+	body := []byte(playerLib)
+	if acceptsGzip(r.Header.Values("Accept-Encoding")) {
+		body = playerLibGzip()
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+// acceptsGzip reports whether Accept-Encoding values allow gzip: gzip (or,
+// when gzip is not named, *) listed with a q-value other than 0.
+func acceptsGzip(values []string) bool {
+	gzipQ, anyQ := -1.0, -1.0
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ",") {
+			coding, params, _ := strings.Cut(part, ";")
+			coding = strings.ToLower(strings.TrimSpace(coding))
+			q := 1.0
+			for p := range strings.SplitSeq(params, ";") {
+				if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+					if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+						q = f
+					} else {
+						q = 0
+					}
+				}
+			}
+			switch coding {
+			case "gzip", "x-gzip":
+				gzipQ = max(gzipQ, q)
+			case "*":
+				anyQ = max(anyQ, q)
+			}
+		}
+	}
+	if gzipQ >= 0 {
+		return gzipQ > 0
+	}
+	return anyQ > 0
 }
 
 // pageMethods are the methods the player page answers.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha512"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -337,7 +339,8 @@ func TestPlayerPage(t *testing.T) {
 		t.Fatalf("player page: %d %q", res.status, res.body)
 	}
 	csp := res.header.Get("Content-Security-Policy")
-	if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "connect-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+	if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "connect-src 'self'") || strings.Contains(csp, "unsafe-inline") ||
+		!regexp.MustCompile(`script-src 'sha256-[A-Za-z0-9+/=]+' 'self';`).MatchString(csp) || !strings.Contains(csp, "worker-src 'none'") {
 		t.Fatalf("player page CSP %q", csp)
 	}
 	for _, want := range []string{
@@ -357,8 +360,46 @@ func TestPlayerPage(t *testing.T) {
 	if res.header.Get("Cache-Control") != "no-store" || res.header.Get("Referrer-Policy") != "no-referrer" {
 		t.Fatalf("player page headers %v", res.header)
 	}
+	// The page's copy of hls.js, at its own URL: whole, as its integrity
+	// says, gzipped when asked, and nothing that redeems.
+	lib := regexp.MustCompile(`data-lib-param="(player\.lib)" data-lib="(hls-[0-9.]+\.min\.js)" data-lib-integrity="(sha384-[A-Za-z0-9+/=]+)"`).FindStringSubmatch(res.body)
+	if lib == nil {
+		t.Fatalf("player page names no hls.js:\n%s", res.body)
+	}
+	libPath := "/vod/v1?token=" + tok + "&" + lib[1] + "=" + lib[2]
+	js := f.get(f.browser("b"), libPath, "Accept-Encoding", "identity")
+	sum := sha512.Sum384([]byte(js.body))
+	if js.status != http.StatusOK || "sha384-"+base64.StdEncoding.EncodeToString(sum[:]) != lib[3] || !strings.Contains(js.body, `"`+strings.TrimSuffix(strings.TrimPrefix(lib[2], "hls-"), ".min.js")+`"`) {
+		t.Fatalf("hls.js: %d, %d bytes, not the integrity %s of its version", js.status, len(js.body), lib[3])
+	}
+	if js.header.Get("Content-Type") != "text/javascript; charset=utf-8" || js.header.Get("X-Content-Type-Options") != "nosniff" ||
+		js.header.Get("Cache-Control") != "private, max-age=86400, immutable" || js.header.Get("Content-Encoding") != "" {
+		t.Fatalf("hls.js headers %v", js.header)
+	}
+	for _, ae := range []string{"gzip", "br, gzip;q=0.5", "*", "deflate, *;q=0.1"} {
+		gz := f.get(f.browser("b"), libPath, "Accept-Encoding", ae)
+		zr, err := gzip.NewReader(strings.NewReader(gz.body))
+		if err != nil || gz.header.Get("Content-Encoding") != "gzip" || gz.header.Get("Content-Length") != fmt.Sprint(len(gz.body)) {
+			t.Fatalf("hls.js, Accept-Encoding %q: %v %v", ae, err, gz.header)
+		}
+		if plain, err := io.ReadAll(zr); err != nil || string(plain) != js.body {
+			t.Fatalf("hls.js, Accept-Encoding %q: the gzip body is not the library (%v)", ae, err)
+		}
+	}
+	for _, ae := range []string{"gzip;q=0", "gzip;q=0, *", "br"} {
+		if plain := f.get(f.browser("b"), libPath, "Accept-Encoding", ae); plain.header.Get("Content-Encoding") != "" || plain.body != js.body {
+			t.Fatalf("hls.js, Accept-Encoding %q: %v", ae, plain.header)
+		}
+	}
+	if res := f.get(f.browser("b"), "/vod/v1?token="+tok+"&"+lib[1]+"=hls-0.0.1.min.js"); res.status != http.StatusNotFound {
+		t.Fatalf("another hls.js version: %d, want 404", res.status)
+	}
 	if s := f.state(tok); s != store.Issued {
 		t.Fatalf("the page redeemed the token (%v)", s)
+	}
+	res = f.get(f.browser("b"), "/vod/open?"+lib[1]+"="+lib[2])
+	if res.status != http.StatusOK || res.body != js.body || res.header.Get("Cache-Control") != "public, max-age=31536000, immutable" {
+		t.Fatalf("hls.js for a public page: %d %v", res.status, res.header)
 	}
 	res = f.get(f.browser("b"), "/vod/open")
 	if res.status != http.StatusOK || !strings.Contains(res.body, `data-hls="/vod/open/hls/manifest.m3u8"`) || !strings.Contains(res.body, `data-session=""`) {

@@ -1,9 +1,17 @@
-// privatevideo's player: plays one video with the browser's own <video>,
-// HLS where the browser plays it natively and MP4 otherwise. It talks to its
-// own origin only. For a private video it first opens the session (POST to
-// the session endpoint), so that a refusal is explained before any media is
-// requested; in page-bound mode it keeps the session in sessionStorage, which
-// survives a reload but no other tab.
+// privatevideo's player: plays one video in the browser's own <video>. The
+// HLS plays through hls.js wherever the browser has Media Source Extensions
+// (desktop browsers, Android, iPadOS; Chromium claims native HLS but fails on
+// fMP4 with AES-128 and alternate audio), natively where it has none (iOS
+// Safari), and the MP4 is the last resort. It talks to its own origin only,
+// hls.js included (the page's own URL with ?player.lib=…).
+//
+// For a private video it first opens the session (POST to the session
+// endpoint), so that a refusal is explained before any media is requested;
+// in page-bound mode it keeps the session in sessionStorage, which survives a
+// reload but no other tab. The session token it holds goes on every media URL
+// (hls.js's requests included), so the page plays where the browser keeps no
+// cookie too (a cross-site iframe); in cookie mode the cookie travels as well
+// and is what lets a reload reopen the session.
 "use strict";
 (() => {
   const video = document.querySelector("video");
@@ -18,8 +26,22 @@
     video.hidden = true;
   };
 
-  const withSession = (url, token) =>
-    token ? url + (url.includes("?") ? "&" : "?") + d.param + "=" + encodeURIComponent(token) : url;
+  // withParam appends key=value to url's query, before any fragment.
+  const withParam = (url, key, value) => {
+    const i = url.indexOf("#");
+    const base = i < 0 ? url : url.slice(0, i);
+    const sep = !base.includes("?") ? "?" : /[?&]$/.test(base) ? "" : "&";
+    return base + sep + encodeURIComponent(key) + "=" + encodeURIComponent(value) + (i < 0 ? "" : url.slice(i));
+  };
+
+  // withSession adds the session token to a URL of the page's own origin
+  // that lacks it (playlists rewritten for cookie-less clients carry it
+  // already); it never sends it elsewhere.
+  const withSession = (url, token) => {
+    if (!token) return url;
+    const u = new URL(url, location.href);
+    return u.origin !== location.origin || u.searchParams.has(d.param) ? url : withParam(url, d.param, token);
+  };
 
   const reasonOf = async (res) => {
     let reason = res.headers.get("Privatevideo-Reason") || "";
@@ -30,6 +52,19 @@
     }
     return reason || "store-unavailable";
   };
+
+  // hls.js loads while the session opens, and only where it can run.
+  const mse = "ManagedMediaSource" in window || "MediaSource" in window;
+  const library = !mse
+    ? Promise.resolve(null)
+    : new Promise((resolve) => {
+        const s = document.createElement("script");
+        s.src = withParam(location.href.split("#")[0], d.libParam, d.lib);
+        s.integrity = d.libIntegrity;
+        s.onload = () => resolve(window.Hls || null);
+        s.onerror = () => resolve(null); // blocked or altered: the MP4 is left
+        document.head.append(s);
+      });
 
   const storeKey = "privatevideo:" + d.session;
 
@@ -49,26 +84,100 @@
     return session.session_token;
   }
 
-  openSession().then((token) => {
-    const sources = [];
-    if (video.canPlayType("application/vnd.apple.mpegurl")) sources.push(d.hls);
-    sources.push(d.mp4);
-    let current = 0;
-    const load = () => {
-      video.src = withSession(sources[current], token);
-      video.dataset.playing = sources[current];
-    };
-    video.addEventListener("error", async () => {
-      if (++current < sources.length) return load(); // HLS failed: try the MP4
-      try {
-        // Ask why without redeeming anything: HEAD never redeems.
-        const res = await fetch(video.src, { method: "HEAD", credentials: "same-origin", cache: "no-store" });
-        say(res.ok ? "playback" : await reasonOf(res));
-      } catch (_) {
-        say("store-unavailable");
-      }
-    });
-    video.poster = withSession(d.poster, token);
-    load();
-  }).catch((err) => say(err.message));
+  Promise.all([openSession(), library])
+    .then(([token, Hls]) => {
+      const sources = [];
+      if (Hls && Hls.isSupported()) sources.push({ engine: "hls.js", url: d.hls });
+      else if (!mse && video.canPlayType("application/vnd.apple.mpegurl")) sources.push({ engine: "native", url: d.hls });
+      sources.push({ engine: "mp4", url: d.mp4 });
+      let current = -1;
+      let hls = null;
+      // The viewer's wish to play, kept across sources: a failed source
+      // pauses the video without a pause of the viewer's.
+      let playWanted = !video.paused;
+      video.addEventListener("play", () => (playWanted = true));
+      video.addEventListener("pause", () => {
+        if (video.readyState > 0 && !video.error) playWanted = false;
+      });
+
+      // failed asks why the current source failed, without redeeming
+      // anything (HEAD never redeems): a refusal is said, a playback
+      // failure moves on to the next source.
+      let handled = -1;
+      const failed = async (url) => {
+        const failing = current;
+        if (handled === failing) return; // one answer per source
+        handled = failing;
+        let reason = "playback";
+        try {
+          const res = await fetch(withSession(url, token), { method: "HEAD", credentials: "same-origin", cache: "no-store" });
+          if (!res.ok) reason = await reasonOf(res);
+        } catch (_) {
+          reason = "store-unavailable";
+        }
+        if (failing !== current) return; // already moved on
+        if (reason === "playback" && current + 1 < sources.length) return next();
+        say(reason);
+      };
+
+      const next = () => {
+        if (hls) {
+          hls.destroy();
+          hls = window.__pvHls = null;
+        }
+        const source = sources[++current];
+        video.dataset.engine = source.engine;
+        video.dataset.playing = source.url;
+        // A viewer who pressed play before the source was ready (or while
+        // a failed one played) still wants it: a new src pauses the video.
+        const wanted = playWanted || !video.paused;
+        const resume = () => wanted && video.play().catch(() => {});
+        if (source.engine !== "hls.js") {
+          video.src = withSession(source.url, token);
+          resume();
+          return;
+        }
+        let recovered = false;
+        hls = new Hls({
+          // The worker would be a blob: script, which the page's CSP
+          // refuses; fMP4 needs no transmuxing and AES-128 is WebCrypto's.
+          enableWorker: false,
+          // Nothing before play, like preload="none" with the MP4; the
+          // manifest is read at once, so a refusal shows early.
+          autoStartLoad: false,
+          xhrSetup: (xhr, url) => xhr.open("GET", withSession(url, token), true),
+        });
+        window.__pvHls = hls; // for tests and the console
+        hls.on(Hls.Events.ERROR, (_, data) => {
+          if (!data.fatal) return; // hls.js retries or switches by itself
+          if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !recovered) {
+            recovered = true;
+            hls.recoverMediaError();
+            return;
+          }
+          failed((data.frag && data.frag.url) || (data.context && data.context.url) || data.url || source.url);
+        });
+        const start = () => {
+          video.removeEventListener("play", start);
+          video.removeEventListener("seeking", start);
+          if (hls) hls.startLoad(video.currentTime || -1);
+        };
+        video.addEventListener("play", start);
+        video.addEventListener("seeking", start);
+        hls.loadSource(source.url);
+        hls.attachMedia(video);
+        if (wanted) {
+          start(); // no play event comes if the video is still unpaused
+          resume();
+        }
+      };
+
+      video.addEventListener("error", () => {
+        // hls.js reports its own media errors, with a chance to recover.
+        if (sources[current].engine !== "hls.js") failed(sources[current].url);
+      });
+      video.poster = withSession(d.poster, token);
+      next();
+    })
+    .catch((err) => say(err.message));
 })();
