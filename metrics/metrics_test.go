@@ -25,7 +25,7 @@ func TestMetrics(t *testing.T) {
 	key := make([]byte, 32)
 	rand.Read(key)
 	pv, err := privatevideo.New([]privatevideo.Key{{Hash: key}},
-		privatevideo.WithDecisionHook(m.Observe), privatevideo.WithStore(m.Store(store.NewMemory(0))), privatevideo.WithGrace(0))
+		privatevideo.WithDecisionHook(m.Observe), privatevideo.WithStore(m.Store(store.NewMemory(0))), privatevideo.WithGrace(0), privatevideo.WithRetryWindow(0))
 	if err != nil {
 		t.Fatal(err)
 	}

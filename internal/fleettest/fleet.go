@@ -1,7 +1,8 @@
 // Package fleettest drives privatevideo middleware fleets over real HTTP
 // against a real store, for the tests of the shared stores (Redis,
 // PostgreSQL): exactly-once redemption across replicas, sessions that play on
-// every replica, and behaviour during store outages.
+// every replica, behaviour during store outages, and the links a store stall
+// costs.
 //
 // It lives in the root module, internal so that only privatevideo's own
 // modules use it; the store modules import it because their import paths

@@ -11,8 +11,10 @@ import (
 )
 
 // proxy is a TCP proxy between the store's pool and PostgreSQL, which a test
-// cuts (every connection closed, new ones closed at once) or stalls (bytes
-// held, as by a network partition that drops packets) and then restores.
+// cuts (every connection closed, new ones closed at once), stalls (bytes
+// held, as by a network partition that drops packets) or pauses (bytes held
+// and then delivered, as when the network returns before TCP gives up) and
+// then restores.
 type proxy struct {
 	l      net.Listener
 	target string
@@ -20,15 +22,17 @@ type proxy struct {
 	cond   *sync.Cond
 	mode   proxyMode
 	conns  map[net.Conn]struct{}
+	held   map[net.Conn]struct{} // accepted while stalled or paused, never forwarded
 	wg     sync.WaitGroup
 }
 
 type proxyMode uint8
 
 const (
-	proxyUp proxyMode = iota
-	proxyCut
-	proxyStalled
+	proxyUp      proxyMode = iota
+	proxyCut               // every connection closed, new ones too
+	proxyStalled           // bytes held; leaving it drops them with their connections
+	proxyPaused            // bytes held; leaving it delivers them, in order
 )
 
 func startProxy(t *testing.T, target string) *proxy {
@@ -37,7 +41,7 @@ func startProxy(t *testing.T, target string) *proxy {
 	if err != nil {
 		t.Fatalf("proxy: %v", err)
 	}
-	p := &proxy{l: l, target: target, conns: make(map[net.Conn]struct{})}
+	p := &proxy{l: l, target: target, conns: make(map[net.Conn]struct{}), held: make(map[net.Conn]struct{})}
 	p.cond = sync.NewCond(&p.mu)
 	p.wg.Add(1)
 	go p.accept()
@@ -66,12 +70,17 @@ func (p *proxy) accept() {
 		if mode != proxyCut {
 			p.conns[c] = struct{}{}
 		}
+		if mode == proxyStalled || mode == proxyPaused {
+			p.held[c] = struct{}{}
+		}
 		p.mu.Unlock()
 		switch mode {
 		case proxyCut:
 			c.Close()
-		case proxyStalled:
-			// Held, unanswered, until the proxy is restored or cut.
+		case proxyStalled, proxyPaused:
+			// Held, unanswered, until the proxy is restored or cut. (Over
+			// a connection opened during a pause, pgx sends no statement:
+			// it waits for the server's answer to its startup message.)
 		default:
 			p.wg.Add(1)
 			go p.forward(c)
@@ -106,9 +115,11 @@ func (p *proxy) forward(c net.Conn) {
 	p.drop(s)
 }
 
-// copy copies from src to dst; while the proxy is stalled it holds what it
-// read, and a connection that lived through a stall is dropped with what it
-// held, as a partition's retransmissions would give up.
+// copy copies from src to dst; while the proxy is stalled or paused it
+// holds what it read. A connection that lived through a stall is dropped
+// with what it held, as a partition's retransmissions would give up; one
+// that lived through a pause delivers it, and then what followed (a close
+// included), as retransmissions would once the network returns.
 func (p *proxy) copy(dst, src net.Conn) {
 	defer dst.Close()
 	defer src.Close()
@@ -117,13 +128,16 @@ func (p *proxy) copy(dst, src net.Conn) {
 		n, err := src.Read(buf)
 		if n > 0 {
 			p.mu.Lock()
-			stalled := false
-			for p.mode == proxyStalled {
-				stalled = true
+			during := proxyUp
+			for p.mode == proxyStalled || p.mode == proxyPaused {
+				if during == proxyUp {
+					during = p.mode
+				}
 				p.cond.Wait()
 			}
+			deliver := during == proxyUp || during == proxyPaused && p.mode == proxyUp
 			p.mu.Unlock()
-			if stalled {
+			if !deliver {
 				return
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
@@ -144,15 +158,18 @@ func (p *proxy) drop(c net.Conn) {
 }
 
 // set switches the proxy's mode. Leaving a stall or entering a cut closes
-// every connection.
+// every connection; leaving a pause, those accepted during it.
 func (p *proxy) set(mode proxyMode) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	closing := p.held
 	if mode == proxyCut || p.mode == proxyStalled {
-		for c := range p.conns {
-			c.Close()
-			delete(p.conns, c)
-		}
+		closing = p.conns
+	}
+	for c := range closing {
+		c.Close()
+		delete(p.conns, c)
+		delete(p.held, c)
 	}
 	p.mode = mode
 	p.cond.Broadcast()
@@ -198,6 +215,32 @@ func TestOutageNetworkStalled(t *testing.T) {
 	fleettest.RunOutage(t, st, fleettest.Outage{
 		Cut:     func(*testing.T) { p.set(proxyStalled) },
 		Restore: func(*testing.T) { p.set(proxyUp) },
+	})
+}
+
+// Links lost to a network that pauses for fleettest.StallDuration and then
+// delivers what it held, as TCP does when the network returns before it
+// gives up: the database runs, late, the redemptions whose connections the
+// pool had already closed, so their tokens are spent for viewers who got
+// 503. With the grace alone, a viewer who opened the link early in the stall
+// comes back after the grace and finds it used; the retry window lets each
+// of them back in, and nobody else. A stall that drops what it held runs
+// nothing late, and loses no link either way.
+func TestStallLostLinks(t *testing.T) {
+	t.Run("Paused", func(t *testing.T) {
+		st, p := proxiedStore(t)
+		fleettest.RunStalls(t, st, fleettest.Outage{
+			Cut:           func(*testing.T) { p.set(proxyPaused) },
+			Restore:       func(*testing.T) { p.set(proxyUp) },
+			LateExecution: true,
+		})
+	})
+	t.Run("Stalled", func(t *testing.T) {
+		st, p := proxiedStore(t)
+		fleettest.RunStalls(t, st, fleettest.Outage{
+			Cut:     func(*testing.T) { p.set(proxyStalled) },
+			Restore: func(*testing.T) { p.set(proxyUp) },
+		})
 	})
 }
 

@@ -129,6 +129,21 @@ func TestOutageServerHung(t *testing.T) {
 	})
 }
 
+// Links lost to a hung server: SIGSTOP for fleettest.StallDuration, then
+// SIGCONT. The server runs, when it resumes, the redemptions it received
+// while the middleware gave up on them, so their tokens are spent for
+// viewers who got 503. With the grace alone, a viewer who opened the link
+// early in the stall comes back after the grace and finds it used; the
+// retry window lets each of them back in, and nobody else.
+func TestStallLostLinks(t *testing.T) {
+	srv := startRedis(t, false)
+	fleettest.RunStalls(t, newStore(t, srv.client(t)), fleettest.Outage{
+		Cut:           func(t *testing.T) { srv.signal(t, syscall.SIGSTOP) },
+		Restore:       func(t *testing.T) { srv.signal(t, syscall.SIGCONT) },
+		LateExecution: true,
+	})
+}
+
 // WithRevocationCheck while the server hangs: KeepPlaying plays on,
 // StopPlaying refuses with 503.
 func TestRevocationCheckDuringOutage(t *testing.T) {
