@@ -1,8 +1,14 @@
 // Package e2e holds end-to-end tests that drive a real browser (headless
-// Chromium, through chromedp) against the library's player page. It is a
-// module of its own so that the core never requires chromedp.
+// Chromium, through chromedp) against the library's player page: it plays
+// the fixture's HLS through the vendored hls.js (asserted on the requests the
+// server got: renditions, keys and segments fetched by script, never the
+// MP4), switches rendition, seeks, reloads, is refused in another browser or
+// tab, plays embedded in another site, and falls back without MSE or without
+// a library it can trust. TestPlayerWeight and TestPlayerTimeToFirstFrame
+// report the page's weight and its time to first frame (go test -v).
 //
-// The tests need /usr/bin/chromium (Debian's chromium package); .ci/run
-// installs it. They skip without it, unless PRIVATEVIDEO_REQUIRE_TOOLS is
-// set, as CI does.
+// It is a module of its own so that the core never requires chromedp. The
+// tests need /usr/bin/chromium (Debian's chromium package); .ci/run installs
+// it. They skip without it, unless PRIVATEVIDEO_REQUIRE_TOOLS is set, as CI
+// does.
 package e2e
