@@ -2,9 +2,12 @@ package privatevideo
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/privatevideo/privatevideo/store"
 )
 
 // A redemption that timed out against the store has an unknown outcome: the
@@ -45,9 +48,13 @@ func (m *Middleware) confirmNow(token string, now time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), m.storeTimeout)
 	err := m.store.Confirm(ctx, token, now)
 	cancel()
-	if err != nil && m.logger != nil {
-		// The redemption stays open to its own client's retry until the
-		// window ends; nothing else depends on it.
+	if err == nil || errors.Is(err, store.ErrUnknown) {
+		return
+	}
+	// The redemption stays open to its own client's retry until this
+	// process tries again, on the session's next request.
+	m.confirmed.forget(token)
+	if m.logger != nil {
 		m.logger.LogAttrs(context.Background(), slog.LevelWarn, "privatevideo: confirming a redemption failed",
 			slog.String("token", RedactToken(token)), slog.String("cause", redactTokens(err.Error())))
 	}
@@ -81,4 +88,12 @@ func (c *confirmations) first(token string) bool {
 	}
 	c.cur[token] = struct{}{}
 	return true
+}
+
+// forget drops token, so that its confirmation is tried again.
+func (c *confirmations) forget(token string) {
+	c.mu.Lock()
+	delete(c.cur, token)
+	delete(c.prev, token)
+	c.mu.Unlock()
 }
