@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/textproto"
 	"net/url"
 	"strconv"
@@ -19,65 +18,26 @@ import (
 // Middleware guards private videos. Create it with New, wrap a media handler
 // with Handler, and hand out links from Issue. It is safe for concurrent use.
 type Middleware struct {
-	layout          Layout
-	store           store.Store
-	sessions        *sessionCodec
-	tokenTTL        time.Duration
-	sessionTTL      time.Duration
-	grace           time.Duration
-	storeTimeout    time.Duration
-	public          func(ctx context.Context, videoID string) bool
-	denialStatus    int
-	errorHandler    ErrorHandler
-	cookie          cookieConfig
-	trustedProxies  []netip.Prefix
-	previewAgents   []string
-	logger          *slog.Logger
-	onDecision      func(Decision)
-	clock           func() time.Time
-	revocationCheck OutagePolicy // 0: off
-	localStore      bool         // the store is a *store.Memory: see storeContext
-	playlistHosts   []string
-	pageBound       bool
-	cors            corsConfig
-	// firstByteTimeout bounds a fresh redemption's wait for its answer.
-	firstByteTimeout time.Duration
-	onRelease        func(Release)
-	retryWindow      time.Duration // 0: off
-	confirmed        *confirmations
-}
-
-type cookieConfig struct {
-	name      string
-	domain    string
-	insecure  bool
-	crossSite bool
+	config
+	sessions   *sessionCodec
+	localStore bool // the store never blocks: see storeContext
+	confirmed  *confirmations
 }
 
 // New returns a Middleware that signs sessions with keys (the first signs,
 // all verify; see Key), configured by opts over secure defaults: a bounded
 // memory store, DefaultLayout, 24-hour tokens and sessions, a 5-second grace,
-// Secure SameSite=Lax cookies, 403 denials.
+// Secure SameSite=Lax cookies, 403 denials. It returns an error naming the
+// option and the value for any option given a wrong argument.
 func New(keys []Key, opts ...Option) (*Middleware, error) {
-	m := &Middleware{
-		layout:        DefaultLayout,
-		tokenTTL:      DefaultTokenTTL,
-		sessionTTL:    DefaultSessionTTL,
-		grace:         DefaultGrace,
-		storeTimeout:  DefaultStoreTimeout,
-		denialStatus:  http.StatusForbidden,
-		cookie:        cookieConfig{name: DefaultCookieName},
-		previewAgents: DefaultPreviewAgents,
-
-		firstByteTimeout: DefaultFirstByteTimeout,
-		retryWindow:      DefaultRetryWindow,
-	}
+	c := defaultConfig()
 	for _, opt := range opts {
-		opt(m)
+		opt(&c)
 	}
-	if err := m.validate(); err != nil {
+	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	m := &Middleware{config: c, confirmed: newConfirmations(confirmationsSize)}
 	var err error
 	if m.sessions, err = newSessionCodec(keys); err != nil {
 		return nil, err
@@ -85,46 +45,13 @@ func New(keys []Key, opts ...Option) (*Middleware, error) {
 	if m.store == nil {
 		m.store = store.NewMemory(store.DefaultMemoryCapacity)
 	}
-	_, m.localStore = m.store.(*store.Memory)
+	if nb, ok := m.store.(store.NonBlocking); ok {
+		m.localStore = nb.NeverBlocks()
+	}
 	if m.errorHandler == nil {
 		m.errorHandler = problem{status: m.denialStatus}.serve
 	}
-	m.confirmed = newConfirmations(confirmationsSize)
 	return m, nil
-}
-
-func (m *Middleware) validate() error {
-	if err := m.layout.validate(); err != nil {
-		return err
-	}
-	switch {
-	case m.tokenTTL <= 0 || m.sessionTTL <= 0:
-		return errors.New("privatevideo: token and session lifetimes must be positive")
-	case m.sessionTTL < time.Second:
-		return errors.New("privatevideo: sessions must last at least a second")
-	case m.grace < 0:
-		return errors.New("privatevideo: the grace window cannot be negative")
-	case m.storeTimeout <= 0:
-		return errors.New("privatevideo: the store timeout must be positive")
-	case m.retryWindow < 0:
-		return fmt.Errorf("privatevideo: WithRetryWindow(%v): the retry window cannot be negative", m.retryWindow)
-	case m.firstByteTimeout <= 0:
-		return fmt.Errorf("privatevideo: WithFirstByteTimeout(%v): the first-byte timeout must be positive", m.firstByteTimeout)
-	case m.denialStatus < 400 || m.denialStatus > 599:
-		return fmt.Errorf("privatevideo: denial status %d is not an error status", m.denialStatus)
-	case m.cookie.crossSite && m.cookie.insecure:
-		return errors.New("privatevideo: cross-site (SameSite=None) cookies must be Secure")
-	case m.revocationCheck > StopPlaying:
-		return errors.New("privatevideo: unknown outage policy")
-	}
-	if err := m.cors.validate(); err != nil {
-		return err
-	}
-	probe := &http.Cookie{Name: m.cookie.name, Value: "v", Domain: m.cookie.domain}
-	if err := probe.Valid(); err != nil {
-		return fmt.Errorf("privatevideo: session cookie: %w", err)
-	}
-	return nil
 }
 
 // Layout returns the URL layout in use.

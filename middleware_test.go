@@ -717,6 +717,49 @@ func TestNewValidates(t *testing.T) {
 			t.Errorf("%s: New accepted it", c.name)
 		}
 	}
+	// Every option checks its own argument, and says which option and
+	// which value.
+	for _, c := range []struct {
+		opt  privatevideo.Option
+		want string
+	}{
+		{privatevideo.WithStore(nil), "WithStore(nil)"},
+		{privatevideo.WithTokenTTL(0), "WithTokenTTL(0s)"},
+		{privatevideo.WithSessionTTL(time.Millisecond), "WithSessionTTL(1ms)"},
+		{privatevideo.WithGrace(-time.Second), "WithGrace(-1s)"},
+		{privatevideo.WithStoreTimeout(0), "WithStoreTimeout(0s)"},
+		{privatevideo.WithRetryWindow(-1), "WithRetryWindow(-1ns)"},
+		{privatevideo.WithFirstByteTimeout(0), "WithFirstByteTimeout(0s)"},
+		{privatevideo.WithPublic(nil), "WithPublic(nil)"},
+		{privatevideo.WithDenialStatus(302), "WithDenialStatus(302)"},
+		{privatevideo.WithErrorHandler(nil), "WithErrorHandler(nil)"},
+		{privatevideo.WithTrustedProxies(netip.Prefix{}), "WithTrustedProxies(invalid Prefix)"},
+		{privatevideo.WithPreviewAgents("Slackbot", " "), `WithPreviewAgents(" ")`},
+		{privatevideo.WithLogger(nil), "WithLogger(nil)"},
+		{privatevideo.WithDecisionHook(nil), "WithDecisionHook(nil)"},
+		{privatevideo.WithReleaseHook(nil), "WithReleaseHook(nil)"},
+		{privatevideo.WithClock(nil), "WithClock(nil)"},
+		{privatevideo.WithRevocationCheck(0), "WithRevocationCheck(0)"},
+		{privatevideo.WithRevocationCheck(7), "WithRevocationCheck(7)"},
+		{privatevideo.WithPlaylistHosts("https://cdn.example/"), `WithPlaylistHosts("https://cdn.example/")`},
+		{privatevideo.WithPlaylistHosts("cdn.example/x"), `WithPlaylistHosts("cdn.example/x")`},
+		{privatevideo.WithPlaylistHosts(""), `WithPlaylistHosts("")`},
+	} {
+		_, err := privatevideo.New(good, c.opt)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: New said %v, want an error naming it", c.want, err)
+		}
+	}
+	if _, err := privatevideo.New(good, privatevideo.WithPlaylistHosts("cdn.example.com", "cdn.example.com:8443", "[2001:db8::1]:443")); err != nil {
+		t.Errorf("valid playlist hosts refused: %v", err)
+	}
+	// The exported default list is not the middleware's to share.
+	saved := append([]string(nil), privatevideo.DefaultPreviewAgents...)
+	f := newFixture(t)
+	tok := f.issue("v1")
+	privatevideo.DefaultPreviewAgents[0] = "test-player"
+	defer copy(privatevideo.DefaultPreviewAgents, saved)
+	wantOK(t, "a client whose agent was written into DefaultPreviewAgents after New", f.get(f.player("p"), tokenPath("v1", tok, "a.ts")))
 	if _, err := privatevideo.New([]privatevideo.Key{{Hash: make([]byte, 32), Block: make([]byte, 32)}}); err != nil {
 		t.Fatalf("a valid key with encryption: %v", err)
 	}

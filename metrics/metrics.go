@@ -80,7 +80,16 @@ type timedStore struct {
 	h *prometheus.HistogramVec
 }
 
-var _ store.Store = (*timedStore)(nil)
+var (
+	_ store.Store       = (*timedStore)(nil)
+	_ store.NonBlocking = (*timedStore)(nil)
+)
+
+// NeverBlocks passes on what the wrapped store says.
+func (t *timedStore) NeverBlocks() bool {
+	nb, ok := t.s.(store.NonBlocking)
+	return ok && nb.NeverBlocks()
+}
 
 func (t *timedStore) observe(op string, start time.Time, err error) {
 	result := "ok"

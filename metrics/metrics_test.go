@@ -124,3 +124,20 @@ func counter(t *testing.T, reg *prometheus.Registry, outcome, reason string) flo
 	}
 	return 0
 }
+
+// A wrapped memory store still never blocks, so the middleware spares it
+// the deadline timer; a wrapped blocking store does not claim it.
+func TestStorePassesOnNeverBlocks(t *testing.T) {
+	m, err := metrics.New(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, ok := m.Store(store.NewMemory(0)).(store.NonBlocking)
+	if !ok || !nb.NeverBlocks() {
+		t.Fatalf("a wrapped memory store: NonBlocking %t", ok)
+	}
+	type blocking struct{ store.Store }
+	if nb, ok := m.Store(blocking{store.NewMemory(0)}).(store.NonBlocking); ok && nb.NeverBlocks() {
+		t.Fatal("a wrapped store that may block claims it never blocks")
+	}
+}

@@ -36,7 +36,13 @@ type Memory struct {
 	seed   maphash.Seed // hashes client identities for the grace window
 }
 
-var _ Store = (*Memory)(nil)
+var (
+	_ Store       = (*Memory)(nil)
+	_ NonBlocking = (*Memory)(nil)
+)
+
+// NeverBlocks reports true: a Memory answers from memory.
+func (m *Memory) NeverBlocks() bool { return true }
 
 // Sharding keeps lock contention low under parallel load; tokens are random,
 // so their first byte spreads them evenly.

@@ -127,6 +127,14 @@ type Store interface {
 	Revoke(ctx context.Context, token string, now time.Time) error
 }
 
+// NonBlocking is implemented by stores that answer from memory, never
+// waiting on I/O, such as Memory: the middleware then spares their calls
+// the deadline timer it puts on every other store's. A wrapper (metrics,
+// tracing) passes it on by answering what its inner store answers.
+type NonBlocking interface {
+	NeverBlocks() bool
+}
+
 // RedeemRequest is one attempt to redeem a token.
 type RedeemRequest struct {
 	Token   string // canonical private token
