@@ -230,15 +230,36 @@ func state(t *testing.T, ctx context.Context) playerState {
 	return st
 }
 
+// poll evaluates expr in the page of ctx every 50 ms until it gives a truthy
+// value, for up to 30 s. A poll that a navigation cuts short (the document
+// it ran in is gone) starts again in the new one.
+func poll[T any](ctx context.Context, expr string) (T, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v, err := chromedp.Run(ctx, chromedp.Poll[T](expr,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
+		if err == nil || time.Now().After(deadline) || !contextGone(err) {
+			return v, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func contextGone(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Cannot find context with specified id") || strings.Contains(msg, "Execution context was destroyed") ||
+		strings.Contains(msg, "Inspected target navigated or closed")
+}
+
 // waitFor polls the page until cond (a JS expression over v, the video, and
 // h, hls.js) is true, and fails with the page's state if it never is.
 func waitFor(t *testing.T, ctx context.Context, what, cond string) {
 	t.Helper()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => {
+	_, err := poll[bool](ctx, `(() => {
 		const v = document.querySelector("video"), h = window.__pvHls, note = document.getElementById("note");
 		if (note && !note.hidden) throw new Error("refused: " + note.dataset.reason);
 		return !!(v && (`+cond+`));
-	})()`, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
+	})()`)
 	if err != nil {
 		t.Fatalf("%s: %v (%+v)", what, err, state(t, ctx))
 	}
@@ -279,10 +300,10 @@ func refused(t *testing.T, ctx context.Context, what, url string) string {
 // returns its reason.
 func refusal(t *testing.T, ctx context.Context, what string) string {
 	t.Helper()
-	reason, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => {
+	reason, err := poll[string](ctx, `(() => {
 		const note = document.getElementById("note");
 		return note && !note.hidden && note.textContent ? note.dataset.reason : "";
-	})()`, chromedp.WithPollingTimeout(30*time.Second)))
+	})()`)
 	if err != nil {
 		t.Fatalf("%s: no refusal shown: %v (%+v)", what, err, state(t, ctx))
 	}

@@ -281,10 +281,10 @@ func TestPlayerHLSEmbeddedCrossSite(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(embedder)); err != nil {
 		t.Fatal(err)
 	}
-	got, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => {
+	got, err := poll[string](ctx, `(() => {
 		const e = window.__embed;
 		return e.note ? "refused: " + e.note : e.time > 0.5 ? e.engine : "";
-	})()`, chromedp.WithPollingTimeout(30*time.Second)))
+	})()`)
 	if err != nil || got != "hls.js" {
 		t.Fatalf("embedded: %q, %v", got, err)
 	}
