@@ -219,6 +219,12 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		}
 		return
 	}
+	// A session of this very token that has run out: say so, rather than
+	// what the token's state would say (token-used).
+	if found == sessionExpired && t.route != routePage {
+		m.deny(w, r, t, start, ErrSessionExpired)
+		return
+	}
 	// Row 6: the player page is a shell that never redeems.
 	if t.route == routePage {
 		m.pass(w, r, next, t, start, allowPage, access{video: t.video, token: t.token})

@@ -147,8 +147,10 @@ func TestSessionLastsUntilItsEnd(t *testing.T) {
 	wantOK(t, "23 hours later (past the token's own expiry)", f.get(b, manifest))
 	f.clock.Advance(time.Hour + time.Second)
 	// The browser still sends the cookie (its Max-Age is real time); the
-	// middleware's clock says the session is over and the record is gone.
-	wantDenied(t, "after 24 hours", f.get(b, manifest), http.StatusForbidden, "token-unknown")
+	// middleware's clock says the session is over: it says so.
+	wantDenied(t, "after 24 hours", f.get(b, manifest), http.StatusForbidden, "session-expired")
+	// Without the cookie, the token's record is gone.
+	wantDenied(t, "after 24 hours, another browser", f.get(f.browser("two"), manifest), http.StatusForbidden, "token-unknown")
 }
 
 func TestWrongVideoDoesNotConsume(t *testing.T) {
@@ -802,4 +804,20 @@ func mustPrefix(t *testing.T, s string) netip.Prefix {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// A session of the URL's own token that has run out is session-expired, on
+// the token path too (not token-used, which the token's state would say).
+func TestExpiredSessionOnItsTokenPath(t *testing.T) {
+	f := newFixture(t)
+	tok := f.issue("v1")
+	b := f.browser("b")
+	wantOK(t, "open", f.get(b, tokenPath("v1", tok, "a.ts")))
+	sess := redeemSession(t, f, "v1", f.issue("v1"))
+	f.clock.Advance(privatevideo.DefaultSessionTTL + time.Second)
+	wantDenied(t, "cookie, after the session", f.get(b, tokenPath("v1", tok, "a.ts")), http.StatusForbidden, "session-expired")
+	res := f.do(f.player("p"), http.MethodHead, "/vod/v1/a.ts?avh="+sess)
+	if res.status != http.StatusForbidden || res.header.Get("Privatevideo-Reason") != "session-expired" {
+		t.Fatalf("HEAD with an expired avh: %d %q", res.status, res.header.Get("Privatevideo-Reason"))
+	}
 }
