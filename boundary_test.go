@@ -478,3 +478,21 @@ func TestPlayerAnswersEveryMethodOnItsPage(t *testing.T) {
 		t.Fatalf("asset through Player: %d %q", status, body)
 	}
 }
+
+// A router that mounts the middleware under a path without stripping it
+// hands it "/media/vod/…": passed untouched, the file server behind would
+// serve the private video to anyone. Such paths are refused.
+func TestMountWithoutStripPrefixFailsClosed(t *testing.T) {
+	f, log := newMediaFixture(t)
+	private := privateBytes(t)
+	for _, p := range []string{"/media/vod/v1/mp4/source.mp4", "/a/b/VOD/v1/hls/key.bin", "/x/vod"} {
+		before := len(log.requests())
+		status, _, body := rawRequest(t, f.srv.URL, "GET", p)
+		if status != http.StatusBadRequest || leaks(body, private) != "" || len(log.requests()) != before {
+			t.Fatalf("%s: %d, reached the handler %t, want 400", p, status, len(log.requests()) != before)
+		}
+	}
+	if status, _, _ := rawRequest(t, f.srv.URL, "GET", "/media/vodka/x"); status == http.StatusBadRequest {
+		t.Fatalf("/media/vodka/x: 400; only whole segments are the prefix")
+	}
+}

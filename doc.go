@@ -22,7 +22,9 @@
 // The first row that matches decides:
 //
 //  1. Not under the layout's prefix: passed through untouched (unless some
-//     server would read the path as under it: see Asset paths).
+//     server would read the path as under it, or it holds the prefix later
+//     on, as a router's mount that does not strip its path would hand it:
+//     see Asset paths; mount with http.StripPrefix).
 //  2. A public video (WithPublic says so; by default none is): passed
 //     through, token and session parameters and the session cookie removed.
 //  3. OPTIONS: answered by the middleware itself, never by the handler (many

@@ -603,8 +603,14 @@ func (l *Layout) rewriteHeaderOurs(h http.Header) bool {
 
 // underFold reports whether p is the prefix's root or under it, ignoring
 // case.
+//
+// It also reports true when the prefix comes later in p, as whole segments
+// ("/media/vod/…"): a router that mounts the middleware under a path
+// without stripping it (chi's Mount, a mux pattern) hands it such paths,
+// and its handler would serve the private files behind them untouched. Such
+// a request is refused rather than passed: mount with http.StripPrefix.
 func (l *Layout) underFold(p string) bool {
-	return hasPrefixFold(p+"/", l.Prefix)
+	return containsFold(p+"/", l.Prefix)
 }
 
 // lenientUnescape decodes the %XX escapes of s that are valid and keeps the
