@@ -2,28 +2,46 @@ package privatevideo_test
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"html"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 
 	"github.com/privatevideo/privatevideo"
 )
 
-// Protect a folder of videos served by http.FileServer: media/{id}/… is
-// served at /vod/{id}/… to whoever holds a link, once.
+// The README's quick start, as it is written there: protect a folder of
+// videos served by http.FileServer (media/{id}/… at /vod/{id}/…, the
+// built-in player page at /vod/{id}), and give each viewer a fresh link.
 func Example() {
-	hashKey := make([]byte, 32) // in production: from your secret store, stable across restarts
-	rand.Read(hashKey)
+	// 32+ random bytes (openssl rand -hex 32), stable across restarts.
+	hashKey, err := hex.DecodeString(os.Getenv("SESSION_KEY"))
+	if err != nil || len(hashKey) < 32 {
+		log.Fatal("SESSION_KEY must be at least 64 hexadecimal digits")
+	}
 	pv, err := privatevideo.New([]privatevideo.Key{{Hash: hashKey}})
 	if err != nil {
 		log.Fatal(err)
 	}
+
 	mux := http.NewServeMux()
-	mux.Handle("/vod/", pv.Handler(http.FileServer(http.Dir("media"))))
-	// log.Fatal(http.ListenAndServe(":8080", mux))
+	media := http.StripPrefix("/vod/", http.FileServer(http.Dir("media")))
+	mux.Handle("/vod/", pv.Handler(pv.Player(media)))
+
+	// Where your platform builds a page for a viewer: a fresh link each time.
+	mux.HandleFunc("/watch/intro", func(w http.ResponseWriter, r *http.Request) {
+		urls, err := pv.IssueURLs(r.Context(), "https://media.example.com", "intro")
+		if err != nil {
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, `<iframe src="%s" allowfullscreen></iframe>`, html.EscapeString(urls.Player))
+	})
+	log.Fatal(http.ListenAndServe(":8080", mux))
 }
 
 // Issue a link, open it once, then open it again from another client.
