@@ -136,7 +136,11 @@ func bearer(header string) (string, bool) {
 }
 
 func (a *api) listVideos(w http.ResponseWriter, r *http.Request) {
-	videos := a.cat.list()
+	videos, err := a.cat.list(r.Context())
+	if err != nil {
+		a.storeFailed(w, r, err)
+		return
+	}
 	out := struct {
 		Data []videoJSON `json:"data"`
 	}{Data: make([]videoJSON, 0, len(videos))}
@@ -184,9 +188,13 @@ func (a *api) patchVideo(w http.ResponseWriter, r *http.Request) {
 		bad.write(w)
 		return
 	}
-	v, ok := a.cat.setPublic(r.PathValue("id"), public)
-	if !ok {
+	v, err := a.cat.setPublic(r.Context(), r.PathValue("id"), public)
+	switch {
+	case errors.Is(err, errNoVideo):
 		probVideoUnknown.write(w)
+		return
+	case err != nil:
+		a.storeFailed(w, r, err)
 		return
 	}
 	a.log.LogAttrs(r.Context(), slog.LevelInfo, "video visibility changed",
@@ -234,18 +242,24 @@ func (a *api) revokeToken(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// video finds the video of the request's {id}, or answers 400 or 404.
+// video finds the video of the request's {id}, or answers 400, 404 or 503
+// (the video state store failed).
 func (a *api) video(w http.ResponseWriter, r *http.Request) (video, bool) {
 	id := r.PathValue("id")
 	if !privatevideo.ValidVideoID(id) {
 		probMalformedID.write(w)
 		return video{}, false
 	}
-	v, ok := a.cat.mention(id)
-	if !ok {
+	v, err := a.cat.mention(r.Context(), id)
+	switch {
+	case errors.Is(err, errNoVideo):
 		probVideoUnknown.write(w)
+		return video{}, false
+	case err != nil:
+		a.storeFailed(w, r, err)
+		return video{}, false
 	}
-	return v, ok
+	return v, true
 }
 
 // answer writes v with fresh URLs.

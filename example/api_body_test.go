@@ -94,7 +94,8 @@ func testAPI(t *testing.T, key string, bodyTimeout time.Duration) (*httptest.Ser
 		t.Fatal(err)
 	}
 	a := &api{
-		cat:          newClosedCatalogue(video{ID: "demo", Title: "Demo"}, video{ID: "short", Title: "Short"}),
+		cat: newClosedCatalogue(store.NewMemoryVideos(), time.Second, slog.New(slog.DiscardHandler),
+			video{ID: "demo", Title: "Demo"}, video{ID: "short", Title: "Short"}),
 		mw:           mw,
 		store:        st,
 		storeTimeout: time.Second,

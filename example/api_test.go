@@ -97,15 +97,3 @@ func TestAPIList(t *testing.T) {
 	resp, body := get(t, viewer(t, "viewer/1.0"), b.Assets.MP4, "Range", "bytes=0-99")
 	wantStatus(t, "MP4 from the list", resp, body, http.StatusPartialContent)
 }
-
-func TestHealthz(t *testing.T) {
-	t.Parallel()
-	e := startEdge(t, nil)
-	resp, body := get(t, http.DefaultClient, e.base+"/healthz")
-	wantStatus(t, "healthz", resp, body, http.StatusOK)
-	var h struct{ Status string }
-	decodeJSON(t, body, &h)
-	if h.Status != "ok" {
-		t.Errorf("healthz answered %s", body)
-	}
-}

@@ -36,7 +36,9 @@ type config struct {
 	revocationCheck bool
 	trustedProxies  []netip.Prefix
 	shutdownTimeout time.Duration
+	storeTimeout    time.Duration
 	logFormat       string
+	metricsAddr     string // "": no metrics listener
 }
 
 // storeSpec is the parsed -store value. The URL of a shared store may carry
@@ -70,8 +72,8 @@ func (e *usageError) Unwrap() error { return e.err }
 // rawFlags are the flag values as given, before validation.
 type rawFlags struct {
 	addr, publicURL, apiKey, hashKey, blockKey, store, origin string
-	mode, trustedProxies, logFormat                           string
-	originTimeout, sessionTTL, shutdownTimeout                time.Duration
+	mode, trustedProxies, logFormat, metricsAddr              string
+	originTimeout, sessionTTL, shutdownTimeout, storeTimeout  time.Duration
 	revocationCheck                                           bool
 }
 
@@ -83,7 +85,8 @@ func newFlagSet(f *rawFlags) *flag.FlagSet {
 	fs.StringVar(&f.apiKey, "api-key", "", "bearer `key` of the video API (random and printed when unset)")
 	fs.StringVar(&f.hashKey, "hash-key", "", "session signing key, 32+ bytes in `hex` (random when unset: sessions die with the process)")
 	fs.StringVar(&f.blockKey, "block-key", "", "session encryption key, 32 bytes in `hex` (random when no key is set; none when only -hash-key is)")
-	fs.StringVar(&f.store, "store", "memory", "token store: memory, redis://… or postgres://…")
+	fs.StringVar(&f.store, "store", "memory", "token and video state store: memory, redis://… or postgres://…")
+	fs.DurationVar(&f.storeTimeout, "store-timeout", privatevideo.DefaultStoreTimeout, "bound on every store call; past it a link answers 503 and a video is taken as private")
 	fs.StringVar(&f.origin, "origin", "", "proxy mode: protect this http or https origin `URL` instead of the demo media")
 	fs.DurationVar(&f.originTimeout, "origin-timeout", 15*time.Second, "bound on connecting to the origin and waiting for its response headers")
 	fs.DurationVar(&f.sessionTTL, "session-ttl", privatevideo.DefaultSessionTTL, "how long a redeemed link plays")
@@ -92,6 +95,7 @@ func newFlagSet(f *rawFlags) *flag.FlagSet {
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated `CIDRs` of proxies whose X-Forwarded-For names the client")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may take to finish on SIGINT or SIGTERM")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "`host:port` of a separate listener serving Prometheus metrics at /metrics (default: none)")
 	return fs
 }
 
@@ -165,10 +169,17 @@ func (f *rawFlags) validate() (config, error) {
 		sessionTTL:      f.sessionTTL,
 		revocationCheck: f.revocationCheck,
 		shutdownTimeout: f.shutdownTimeout,
+		storeTimeout:    f.storeTimeout,
 		logFormat:       f.logFormat,
 	}
 	if _, _, err := net.SplitHostPort(f.addr); err != nil {
 		return c, fmt.Errorf("-addr %q: want host:port, such as 127.0.0.1:8080", f.addr)
+	}
+	if f.metricsAddr != "" {
+		if _, _, err := net.SplitHostPort(f.metricsAddr); err != nil {
+			return c, fmt.Errorf("-metrics-addr %q: want host:port, such as 127.0.0.1:9090", f.metricsAddr)
+		}
+		c.metricsAddr = f.metricsAddr
 	}
 	if f.publicURL != "" {
 		u, err := checkPublicURL(f.publicURL)
@@ -199,6 +210,8 @@ func (f *rawFlags) validate() (config, error) {
 		return c, fmt.Errorf("-session-ttl %s: must be at least 1s", f.sessionTTL)
 	case f.shutdownTimeout <= 0:
 		return c, fmt.Errorf("-shutdown-timeout %s: must be positive", f.shutdownTimeout)
+	case f.storeTimeout < time.Millisecond || f.storeTimeout > time.Minute:
+		return c, fmt.Errorf("-store-timeout %s: want 1ms to 1m", f.storeTimeout)
 	}
 	switch f.mode {
 	case "cookie":

@@ -143,3 +143,29 @@ func TestStoreSpecHidesPassword(t *testing.T) {
 		t.Errorf("String() = %q", got)
 	}
 }
+
+func TestConfigMetricsAddr(t *testing.T) {
+	if c, err := parseConfig(nil, envOf()); err != nil || c.metricsAddr != "" {
+		t.Fatalf("default -metrics-addr %q, %v: want none", c.metricsAddr, err)
+	}
+	if c, err := parseConfig(nil, envOf("PRIVATEVIDEO_METRICS_ADDR", "127.0.0.1:9090")); err != nil || c.metricsAddr != "127.0.0.1:9090" {
+		t.Fatalf("PRIVATEVIDEO_METRICS_ADDR: %q, %v", c.metricsAddr, err)
+	}
+	if _, err := parseConfig([]string{"-metrics-addr", "9090"}, envOf()); err == nil || !strings.Contains(err.Error(), "-metrics-addr") {
+		t.Fatalf("-metrics-addr without a port: %v", err)
+	}
+}
+
+func TestConfigStoreTimeout(t *testing.T) {
+	if c, err := parseConfig(nil, envOf()); err != nil || c.storeTimeout != 2*time.Second {
+		t.Fatalf("default -store-timeout %s, %v: want 2s", c.storeTimeout, err)
+	}
+	if c, err := parseConfig(nil, envOf("PRIVATEVIDEO_STORE_TIMEOUT", "250ms")); err != nil || c.storeTimeout != 250*time.Millisecond {
+		t.Fatalf("PRIVATEVIDEO_STORE_TIMEOUT: %s, %v", c.storeTimeout, err)
+	}
+	for _, bad := range []string{"0s", "-1s", "2m"} {
+		if _, err := parseConfig([]string{"-store-timeout", bad}, envOf()); err == nil || !strings.Contains(err.Error(), "-store-timeout") {
+			t.Errorf("-store-timeout %s: %v", bad, err)
+		}
+	}
+}

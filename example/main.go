@@ -45,9 +45,13 @@
 //	-block-key HEX           session encryption key, exactly 32 bytes in hex;
 //	                         random when neither key is set, none (sessions
 //	                         signed, not encrypted) when only -hash-key is
-//	-store SPEC              memory (default), redis://… or postgres://…;
-//	                         PostgreSQL's table is created at start and its
-//	                         expired rows swept every 10 minutes
+//	-store SPEC              memory (default), redis://… or postgres://…: the
+//	                         tokens and the video state (visibility, the
+//	                         catalogue of proxy mode); PostgreSQL's tables are
+//	                         created at start and expired tokens swept every
+//	                         10 minutes
+//	-store-timeout D         bound on every store call (default 2s): past it
+//	                         a new link answers 503 and a video is private
 //	-origin URL              proxy mode: protect this http or https origin
 //	-origin-timeout D        bound on connecting to the origin and on waiting
 //	                         for its response headers (default 15s)
@@ -61,14 +65,17 @@
 //	-shutdown-timeout D      how long in-flight requests may take to finish
 //	                         after SIGINT or SIGTERM (default 10s)
 //	-log-format text|json    the format of the log on stderr (default text)
+//	-metrics-addr host:port  serve Prometheus metrics at /metrics on a
+//	                         listener of its own (default: none)
 //
 // A bad value stops the server with a message and exit status 2. A shared
 // store that does not answer does not stop it: /healthz answers 503, and so
 // do new links, until the store answers.
 //
 // Replicas behind one load balancer share a store and the same -hash-key
-// (and -block-key): a link redeemed on one is refused on the others, and a
-// session opened on one plays on all.
+// (and -block-key): a link redeemed on one is refused on the others, a
+// session opened on one plays on all, and a visibility set on one holds on
+// all from their next request on.
 //
 // # HTTP
 //
@@ -78,7 +85,7 @@
 //	HEAD   /videos, /videos/{id}    GET's status and headers; mints nothing
 //	PATCH  /videos/{id}             {"public": true|false}, exactly
 //	DELETE /videos/{id}/tokens/{T}  revoke a token: 204
-//	GET    /healthz                 200 when the store answers, else 503
+//	GET    /healthz                 200 when every dependency answers, else 503
 //
 // The /videos API needs "Authorization: Bearer {api key}". A video is
 //
@@ -89,9 +96,41 @@
 // videos get public URLs and no token). A PATCH body is one object with one
 // member, "public" in that letter case, once, true or false: JSON decoders
 // that fold case or keep the last duplicate would read other bodies
-// differently. Only authorized calls have their bodies read, within 10 s. Errors are RFC 9457 problem+json with
-// a "reason", like the middleware's denials. Visibility lives in this
-// process's memory: each replica of a fleet has its own.
+// differently. Only authorized calls have their bodies read, within 10 s.
+// Errors are RFC 9457 problem+json with a "reason", like the middleware's
+// denials.
+//
+// # Video state
+//
+// Visibility (and, in proxy mode, which videos the API has created, with
+// their titles) lives in the store of -store, beside the tokens: in this
+// process's memory with -store memory, else in Redis (one hash per video)
+// or PostgreSQL (a table of its own), so that every replica answers the
+// same. The middleware asks the store whether a video is public on every
+// media request, with no cache: a PATCH on one replica holds on all from
+// their next request on, for one store round trip per request. When that
+// lookup fails or does not answer within -store-timeout, the video is
+// private: a store that is down never makes a video public. While it stays
+// down, media requests are answered private without a store call, and the
+// server asks the store in the background once a second whether it is back;
+// valid sessions of private videos keep playing, since their check needs no
+// store.
+//
+// # Health and metrics
+//
+// /healthz answers {"status": "ok"|"unavailable", "checks": {…}} with
+// "up" or "down" for token_store, video_store and, in proxy mode, origin
+// (a HEAD of the origin URL: any answer below 500 is up); 200 when all are
+// up, else 503. It takes no credential, so its result is kept for a
+// second: however often it is called, each dependency sees at most one
+// probe a second from each replica.
+//
+// -metrics-addr serves, on a separate listener, the metrics module's series
+// (privatevideo_decisions_total, privatevideo_decision_seconds,
+// privatevideo_store_seconds for the token store,
+// privatevideo_releases_total{cause, result}), the edge's own
+// (privatevideo_edge_video_state_seconds{op, result},
+// privatevideo_edge_visibility_fail_closed_total) and the Go runtime's.
 //
 // # Logs
 //
@@ -114,6 +153,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -162,12 +202,23 @@ func run(ctx context.Context, stopSignals func(), args []string, env func(string
 		fmt.Fprintf(stderr, "privatevideo edge: %v\n", err)
 		return exitFailure
 	}
-	if err := srv.start(ctx, ln, stdout); err != nil {
+	var mln net.Listener // the metrics listener, when asked for
+	if cfg.metricsAddr != "" {
+		if mln, err = listenMetrics(cfg.metricsAddr); err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "privatevideo edge: %v\n", err)
+			return exitFailure
+		}
+	}
+	if err := srv.start(ctx, ln, mln, stdout); err != nil {
 		ln.Close()
+		if mln != nil {
+			mln.Close()
+		}
 		fmt.Fprintf(stderr, "privatevideo edge: %v\n", err)
 		return exitFailure
 	}
-	if err := srv.serve(ctx, ln, stopSignals); err != nil {
+	if err := srv.serve(ctx, ln, mln, stopSignals); err != nil {
 		logger.Error("server stopped", "error", err)
 		return exitFailure
 	}

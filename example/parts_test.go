@@ -1,80 +1,18 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/privatevideo/privatevideo"
 )
-
-func TestCatalogueOpenCreatesOnMentionOnly(t *testing.T) {
-	c := newOpenCatalogue()
-	if c.isPublic(context.Background(), "intro") {
-		t.Fatal("an unknown video is public")
-	}
-	if len(c.list()) != 0 {
-		t.Fatal("the visibility hook created an entry: viewers could grow the catalogue")
-	}
-	if _, ok := c.mention("bad/id"); ok {
-		t.Fatal("a malformed ID was created")
-	}
-	v, ok := c.mention("intro")
-	if !ok || v.ID != "intro" || v.Title != "intro" || v.Public {
-		t.Fatalf("mention = %+v, %v", v, ok)
-	}
-	if v, ok := c.setPublic("intro", true); !ok || !v.Public || !c.isPublic(context.Background(), "intro") {
-		t.Fatalf("setPublic = %+v, %v", v, ok)
-	}
-	if v, ok := c.setPublic("outro", true); !ok || !v.Public {
-		t.Fatalf("setPublic on a new ID = %+v, %v", v, ok)
-	}
-	if l := c.list(); len(l) != 2 || l[0].ID != "intro" || l[1].ID != "outro" {
-		t.Fatalf("list = %+v", l)
-	}
-}
-
-func TestCatalogueClosed(t *testing.T) {
-	c := newClosedCatalogue(video{ID: "demo", Title: "Demo"})
-	if _, ok := c.mention("other"); ok {
-		t.Fatal("a closed catalogue created a video")
-	}
-	if _, ok := c.setPublic("other", true); ok {
-		t.Fatal("a closed catalogue changed an unknown video")
-	}
-	if v, ok := c.mention("demo"); !ok || v.Title != "Demo" {
-		t.Fatalf("mention(demo) = %+v, %v", v, ok)
-	}
-}
-
-// The catalogue is read by every media request while the API writes it.
-func TestCatalogueConcurrent(t *testing.T) {
-	c := newOpenCatalogue()
-	var wg sync.WaitGroup
-	for i := range 8 {
-		wg.Go(func() {
-			for j := range 200 {
-				id := fmt.Sprintf("v%d", j%10)
-				c.mention(id)
-				c.setPublic(id, (i+j)%2 == 0)
-				c.isPublic(context.Background(), id)
-				c.list()
-			}
-		})
-	}
-	wg.Wait()
-	if n := len(c.list()); n != 10 {
-		t.Fatalf("%d videos, want 10", n)
-	}
-}
 
 func TestMediaHandler(t *testing.T) {
 	fsys := fstest.MapFS{

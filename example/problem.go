@@ -30,7 +30,7 @@ var (
 	probTokenUnknown     = newProblem(http.StatusNotFound, "token-unknown", "This video has no such token, or it has expired.")
 	probNotFound         = newProblem(http.StatusNotFound, "not-found", "There is nothing at this address.")
 	probMethod           = newProblem(http.StatusMethodNotAllowed, "method-not-allowed", "This address does not answer this method.")
-	probStoreUnavailable = newProblem(http.StatusServiceUnavailable, "store-unavailable", "The token store is not answering. Try again in a moment.")
+	probStoreUnavailable = newProblem(http.StatusServiceUnavailable, "store-unavailable", "The store is not answering. Try again in a moment.")
 	probOrigin           = newProblem(http.StatusBadGateway, "origin-unavailable", "The media origin is not answering. Try again in a moment.")
 )
 

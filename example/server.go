@@ -14,30 +14,31 @@ import (
 	"time"
 
 	"github.com/privatevideo/privatevideo"
+	"github.com/privatevideo/privatevideo/store"
 )
 
-// storeTimeout bounds every store call of the middleware, the API and the
-// health check.
-const storeTimeout = privatevideo.DefaultStoreTimeout
-
-// server is one configured edge server: the store, the middleware around
+// server is one configured edge server: the stores, the middleware around
 // the media (embedded or an origin), the catalogue and the API.
 type server struct {
-	cfg   config
-	log   *slog.Logger
-	store openedStore
-	cat   *catalogue
-	demo  []string // the demo video IDs; nil in proxy mode
-	media http.Handler
-	mw    *privatevideo.Middleware // built by start, once the public URL is known
-	http  *http.Server
+	cfg     config
+	log     *slog.Logger
+	store   openedStore
+	tokens  store.Store // the token store as the middleware and the API use it (timed with metrics)
+	cat     *catalogue
+	health  *health
+	demo    []string // the demo video IDs; nil in proxy mode
+	media   http.Handler
+	metrics *edgeMetrics             // nil without -metrics-addr
+	mw      *privatevideo.Middleware // built by start, once the public URL is known
+	http    *http.Server
+	mhttp   *http.Server // the metrics listener's; nil without -metrics-addr
 }
 
-// newServer opens the store and the media of cfg. Nothing listens yet.
+// newServer opens the stores and the media of cfg. Nothing listens yet.
 func newServer(ctx context.Context, cfg config, log *slog.Logger) (*server, error) {
 	s := &server{cfg: cfg, log: log}
+	var demo []video
 	if cfg.origin != nil {
-		s.cat = newOpenCatalogue()
 		s.media = originProxy(cfg.origin, cfg.originTimeout, privatevideo.DefaultCookieName, log)
 	} else {
 		fsys := mediaFS()
@@ -45,21 +46,50 @@ func newServer(ctx context.Context, cfg config, log *slog.Logger) (*server, erro
 		if err != nil || len(ids) == 0 {
 			return nil, fmt.Errorf("the embedded demo media is missing: %v", err)
 		}
-		videos := make([]video, len(ids))
-		for i, id := range ids {
-			videos[i] = video{ID: id, Title: demoTitles[id]}
-			if videos[i].Title == "" {
-				videos[i].Title = id
+		for _, id := range ids {
+			v := video{ID: id, Title: demoTitles[id]}
+			if v.Title == "" {
+				v.Title = id
 			}
+			demo = append(demo, v)
 		}
 		s.demo = ids
-		s.cat = newClosedCatalogue(videos...)
 		s.media = mediaHandler(fsys)
 	}
+	if cfg.metricsAddr != "" {
+		m, err := newEdgeMetrics()
+		if err != nil {
+			return nil, err
+		}
+		s.metrics = m
+	}
 	var err error
-	if s.store, err = openStore(ctx, cfg.store, log); err != nil {
+	if s.store, err = openStore(ctx, cfg.store, cfg.storeTimeout, log); err != nil {
 		return nil, err
 	}
+	s.tokens = s.store.Store
+	videos := s.store.videos
+	if s.metrics != nil {
+		s.tokens, videos = s.metrics.m.Store(s.tokens), s.metrics.wrapVideos(videos)
+	}
+	timeout := cfg.storeTimeout
+	if cfg.store.kind == "memory" {
+		timeout = 0 // a map lookup: no deadline to arm on every media request
+	}
+	if cfg.origin != nil {
+		s.cat = newOpenCatalogue(videos, timeout, log)
+	} else {
+		s.cat = newClosedCatalogue(videos, timeout, log, demo...)
+	}
+	if s.metrics != nil {
+		s.cat.failedClosed = s.metrics.closed.Inc
+	}
+	// The probes use the stores themselves: the metrics time viewers' calls.
+	checks := []check{tokenCheck(s.store.Store), videoCheck(s.store.videos)}
+	if cfg.origin != nil {
+		checks = append(checks, originCheck(cfg.origin, originHealthClient()))
+	}
+	s.health = newHealth(log, cfg.storeTimeout, checks...)
 	return s, nil
 }
 
@@ -74,8 +104,9 @@ func listen(addr string) (net.Listener, error) {
 
 // start builds the middleware and the routes for the address ln listens
 // on, and prints what a newcomer needs: the address, the API key and, in
-// demo mode, a freshly issued private player URL.
-func (s *server) start(ctx context.Context, ln net.Listener, out io.Writer) error {
+// demo mode, a freshly issued private player URL. mln is the metrics
+// listener, nil without -metrics-addr.
+func (s *server) start(ctx context.Context, ln, mln net.Listener, out io.Writer) error {
 	if s.cfg.publicURL == "" {
 		s.cfg.publicURL = defaultPublicURL(ln.Addr())
 	}
@@ -101,8 +132,8 @@ func (s *server) start(ctx context.Context, ln net.Listener, out io.Writer) erro
 	a := &api{
 		cat:          s.cat,
 		mw:           mw,
-		store:        s.store,
-		storeTimeout: storeTimeout,
+		store:        s.tokens,
+		storeTimeout: s.cfg.storeTimeout,
 		base:         s.cfg.publicURL,
 		keyDigest:    sha256.Sum256([]byte(s.cfg.apiKey)),
 		log:          s.log,
@@ -114,17 +145,25 @@ func (s *server) start(ctx context.Context, ln net.Listener, out io.Writer) erro
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		// No WriteTimeout: a long video on a slow link must not be cut.
 	}
-	return s.banner(ctx, ln, out)
+	if mln != nil {
+		s.mhttp = metricsServer(s.metrics.handler())
+		s.mhttp.ErrorLog = s.http.ErrorLog
+	}
+	return s.banner(ctx, ln, mln, out)
 }
 
 // options are the middleware's options for cfg.
 func (s *server) options() []privatevideo.Option {
+	decisions := decisionLogger(s.log)
+	if s.metrics != nil {
+		decisions = s.metrics.decisions(decisions)
+	}
 	opts := []privatevideo.Option{
-		privatevideo.WithStore(s.store),
+		privatevideo.WithStore(s.tokens),
 		privatevideo.WithPublic(s.cat.isPublic),
 		privatevideo.WithSessionTTL(s.cfg.sessionTTL),
-		privatevideo.WithStoreTimeout(storeTimeout),
-		privatevideo.WithDecisionHook(decisionLogger(s.log)),
+		privatevideo.WithStoreTimeout(s.cfg.storeTimeout),
+		privatevideo.WithDecisionHook(decisions),
 		// The library's own warnings (a playlist it cannot rewrite, a failed
 		// revocation check) go to the same log, in its format; the hook
 		// above already logs each decision once.
@@ -144,6 +183,10 @@ func (s *server) options() []privatevideo.Option {
 	if len(s.cfg.trustedProxies) > 0 {
 		opts = append(opts, privatevideo.WithTrustedProxies(s.cfg.trustedProxies...))
 	}
+	if s.metrics != nil {
+		// The library logs each release itself (WithLogger); this counts them.
+		opts = append(opts, privatevideo.WithReleaseHook(s.metrics.releases.Observe))
+	}
 	return opts
 }
 
@@ -157,7 +200,7 @@ func (s *server) options() []privatevideo.Option {
 // lets through under the prefix is media; the rest is the API's.
 func (s *server) routes(a *api) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", healthHandler(s.store, storeTimeout, s.log))
+	mux.Handle("GET /healthz", s.health)
 	videos := a.handler()
 	mux.Handle("/videos", videos)
 	mux.Handle("/videos/", videos)
@@ -210,12 +253,15 @@ func isLoopback(addr net.Addr) bool {
 // banner prints the startup summary on out (stdout). It is the one place
 // where the API key is ever written, and only when it was generated: a key
 // given by flag or environment is known already.
-func (s *server) banner(ctx context.Context, ln net.Listener, out io.Writer) error {
+func (s *server) banner(ctx context.Context, ln, mln net.Listener, out io.Writer) error {
 	var b strings.Builder
 	b.WriteString("privatevideo edge server\n\n")
 	fmt.Fprintf(&b, "  Address:    http://%s\n", ln.Addr())
 	if s.cfg.publicURL != "http://"+ln.Addr().String() {
 		fmt.Fprintf(&b, "  Public URL: %s\n", s.cfg.publicURL)
+	}
+	if mln != nil {
+		fmt.Fprintf(&b, "  Metrics:    http://%s/metrics\n", mln.Addr())
 	}
 	if s.cfg.origin != nil {
 		fmt.Fprintf(&b, "  Media:      proxy to %s\n", s.cfg.origin.Redacted())
@@ -261,15 +307,24 @@ func (s *server) banner(ctx context.Context, ln net.Listener, out io.Writer) err
 	return err
 }
 
-// serve answers requests on ln until ctx is cancelled, then shuts down
-// gracefully: the listener closes at once, in-flight requests have the
-// shutdown timeout to finish.
-func (s *server) serve(ctx context.Context, ln net.Listener, stopSignals func()) error {
-	errc := make(chan error, 1)
+// serve answers requests on ln (and metrics scrapes on mln, when not nil)
+// until ctx is cancelled, then shuts down gracefully: the listeners close at
+// once, in-flight requests have the shutdown timeout to finish.
+func (s *server) serve(ctx context.Context, ln, mln net.Listener, stopSignals func()) error {
+	errc := make(chan error, 2)
 	go func() { errc <- s.http.Serve(ln) }()
 	s.log.Info("listening", "addr", ln.Addr().String())
+	servers := []*http.Server{s.http}
+	if mln != nil {
+		go func() { errc <- s.mhttp.Serve(mln) }()
+		s.log.Info("serving metrics", "addr", mln.Addr().String())
+		servers = append(servers, s.mhttp)
+	}
 	select {
 	case err := <-errc:
+		for _, srv := range servers {
+			srv.Close()
+		}
 		return err
 	case <-ctx.Done():
 	}
@@ -277,17 +332,26 @@ func (s *server) serve(ctx context.Context, ln net.Listener, stopSignals func())
 	s.log.Info("shutting down: finishing in-flight requests", "timeout", s.cfg.shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.shutdownTimeout)
 	defer cancel()
-	if err := s.http.Shutdown(sctx); err != nil {
-		s.http.Close()
+	var failed bool
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil {
+			srv.Close()
+			failed = true
+		}
+	}
+	for range servers {
+		<-errc // http.ErrServerClosed
+	}
+	if failed {
 		return fmt.Errorf("in-flight requests did not finish within %s", s.cfg.shutdownTimeout)
 	}
-	<-errc // http.ErrServerClosed
 	s.log.Info("stopped")
 	return nil
 }
 
 // close releases the store.
 func (s *server) close() {
+	s.cat.close()
 	if err := s.store.close(); err != nil {
 		s.log.Warn("closing the store", "cause", scrub(err.Error()))
 	}

@@ -64,7 +64,7 @@ func TestStoreUnavailable(t *testing.T) {
 			e := startEdge(t, nil, "-store", c.url)
 			start := time.Now()
 			resp, body := get(t, http.DefaultClient, e.base+"/healthz")
-			wantProblem(t, "healthz", resp, body, http.StatusServiceUnavailable, "store-unavailable")
+			wantHealth(t, resp, body, http.StatusServiceUnavailable, map[string]string{"token_store": "down", "video_store": "down"})
 			resp = e.api("GET", "/videos/demo", "", nil)
 			wantProblem(t, "GET /videos/demo", resp, readAll(t, resp), http.StatusServiceUnavailable, "store-unavailable")
 			if resp.Header.Get("Retry-After") == "" {
