@@ -22,6 +22,7 @@ type Middleware struct {
 	sessions   *sessionCodec
 	localStore bool // the store never blocks: see storeContext
 	confirmed  *confirmations
+	watchers   watchCount // late redemptions being watched (late.go)
 }
 
 // New returns a Middleware that signs sessions with keys (the first signs,
@@ -265,6 +266,10 @@ func (m *Middleware) redeem(w http.ResponseWriter, r *http.Request, next http.Ha
 	})
 	cancel()
 	if err != nil {
+		if !store.IsDenial(err) {
+			// A system failure: the store may still carry it out.
+			m.watchLate(store.ReleaseRequest{Token: t.token, Client: client, RedeemedAt: now, Now: now}, t.video)
+		}
 		m.deny(w, r, t, start, storeDenial(err))
 		return
 	}
@@ -283,7 +288,15 @@ func (m *Middleware) redeem(w http.ResponseWriter, r *http.Request, next http.Ha
 		cookie = m.setCookie(w, t, raw, sess.Expires, now)
 	}
 	if t.route == routeSession {
+		rel := store.ReleaseRequest{Token: t.token, Client: client, RedeemedAt: red.RedeemedAt, Now: now}
+		if !red.Reentry && r.Context().Err() != nil {
+			m.release(rel, t.video, CauseClientGone) // nobody to answer
+			return
+		}
 		m.answerSession(w, r, t, start, how, raw, sess.Expires)
+		if err := http.NewResponseController(w).Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) && !red.Reentry {
+			m.release(rel, t.video, CauseClientGone) // the answer never left
+		}
 		return
 	}
 	a := access{video: t.video, token: t.token, session: sess, hasSession: true, sessionToken: raw}

@@ -26,6 +26,7 @@ const (
 	CausePanic            = "panic"              // the handler panicked
 	CauseClientGone       = "client-gone"        // the request's context ended before the status line
 	CauseFirstByteTimeout = "first-byte-timeout" // nothing sent within WithFirstByteTimeout; answered 504
+	CauseLateRedemption   = "late-redemption"    // a redemption that failed against the store turned up in it later
 )
 
 // Release reports one undone redemption to the release hook (see
@@ -33,7 +34,7 @@ const (
 type Release struct {
 	VideoID string
 	Token   string // redacted (see RedactToken)
-	Cause   string // CauseHandlerError, CausePanic, CauseClientGone or CauseFirstByteTimeout
+	Cause   string // one of the Cause… constants
 	// Err is nil when the store released the redemption; otherwise why it
 	// could not (a store failure, or store.ErrUsed when a grace re-entry
 	// already carried the session to the same client).
@@ -47,35 +48,55 @@ var errFirstByte = errors.New("privatevideo: no first byte within the first-byte
 // goes out. Its methods are safe against the first-byte timer's goroutine.
 type delivery struct {
 	m      *Middleware
-	header http.Header // the client's: where the session's Set-Cookie is
-	cookie string      // that Set-Cookie line, "" in page-bound mode
+	w      http.ResponseWriter // the client's; the timer may answer on it
+	header http.Header         // the client's header: where the session's Set-Cookie goes
+	own    http.Header         // the handler's header, copied into header at the status line
+	cookie string              // that Set-Cookie line, "" in page-bound mode
 	req    store.ReleaseRequest
 	video  string
+	client context.Context // the request's own: done when the client is gone
 	cancel context.CancelCauseFunc
 
-	mu      sync.Mutex
-	timer   *time.Timer
-	sent    bool // the status line is out
-	status  int
-	expired bool // the first-byte timeout passed before it
+	mu       sync.Mutex
+	timer    *time.Timer
+	sent     bool // the status line is out
+	status   int
+	lost     bool // ...but it could not be flushed to the client
+	expired  bool // the first-byte timeout passed before it
+	released bool // the timer released the redemption already
 }
 
-// newDelivery starts watching a redemption; ctx is the handler's context,
-// which the first-byte timeout cancels.
+// newDelivery starts watching a redemption; ctx is the request's context.
+// It returns the handler's, which the first-byte timeout cancels.
 func (m *Middleware) newDelivery(ctx context.Context, w http.ResponseWriter, t *target, req store.ReleaseRequest, cookie string) (*delivery, context.Context) {
-	d := &delivery{m: m, header: w.Header(), cookie: cookie, req: req, video: t.video}
+	// The handler works on a header of its own, so that the timer can
+	// answer 504 on the client's while the handler still runs.
+	d := &delivery{m: m, w: w, header: w.Header(), own: w.Header().Clone(), cookie: cookie, req: req, video: t.video, client: ctx}
+	clear(d.header)
 	ctx, d.cancel = context.WithCancelCause(ctx)
 	d.timer = time.AfterFunc(m.firstByteTimeout, d.expire)
 	return d, ctx
 }
 
+// expire runs on the timer's goroutine when nothing went out in time. The
+// gate closes, the handler's context is cancelled, and the redemption is
+// released at once, even if the handler never returns (a read that ignores
+// its context); the 504 follows when it does.
 func (d *delivery) expire() {
 	d.mu.Lock()
-	if !d.sent {
-		d.expired = true
+	release := !d.sent && !d.expired
+	if release {
+		d.expired, d.released = true, true
 		d.cancel(errFirstByte)
+		// The gate is shut: nothing of the handler reaches the client
+		// any more, so the 504 goes out from here, now.
+		gatewayTimeout(d.w)
+		http.NewResponseController(d.w).Flush()
 	}
 	d.mu.Unlock()
+	if release {
+		d.m.release(d.req, d.video, CauseFirstByteTimeout)
+	}
 }
 
 // open is called just before the status line goes out with code. It reports
@@ -84,17 +105,42 @@ func (d *delivery) expire() {
 func (d *delivery) open(code int) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.expired {
+	if d.expired || !d.sent && d.client.Err() != nil {
+		// Too late, or nobody is there any more: settle releases it.
 		return false
 	}
 	if !d.sent {
 		d.sent, d.status = true, code
 		d.timer.Stop()
-		if code >= 500 {
-			d.dropCookie()
-		}
+		d.copyHeader(code >= 500)
 	}
 	return true
+}
+
+// copyHeader puts the handler's header on the client's, without the
+// session when the answer must not deliver it. Called under d.mu.
+func (d *delivery) copyHeader(withoutSession bool) {
+	clear(d.header)
+	for k, v := range d.own {
+		d.header[k] = v
+	}
+	if withoutSession {
+		d.dropCookie()
+	}
+}
+
+// flushed is told whether the status line, written, reached the client's
+// connection: net/http holds it in a buffer until a flush, so a handler
+// that writes its status and then fails (an origin that dies mid-body, a
+// panic, the server's write timeout) would otherwise count as delivered
+// although the viewer got nothing.
+func (d *delivery) flushed(err error) {
+	if err == nil || errors.Is(err, http.ErrNotSupported) {
+		return // flushed, or no way to know: taken as delivered
+	}
+	d.mu.Lock()
+	d.lost = true
+	d.mu.Unlock()
 }
 
 // dropCookie removes the session's Set-Cookie from the answer.
@@ -117,7 +163,7 @@ func (d *delivery) dropCookie() {
 func (d *delivery) settle(ctx context.Context, client http.ResponseWriter, panicked bool) {
 	d.mu.Lock()
 	d.timer.Stop()
-	sent, status, expired := d.sent, d.status, d.expired
+	sent, status, expired, lost, released := d.sent, d.status, d.expired, d.lost, d.released
 	if !sent && !expired {
 		// From here on, nothing more goes out for the handler.
 		d.expired = true
@@ -127,27 +173,29 @@ func (d *delivery) settle(ctx context.Context, client http.ResponseWriter, panic
 
 	var cause string
 	switch {
-	case sent && status < 500:
-		// The status line carried the session: whatever happens to the
-		// body (a panic, a client that hangs up), it is delivered.
+	case sent && status < 500 && !lost:
+		// The status line carried the session to the client's
+		// connection: whatever happens to the body (a panic, a client
+		// that hangs up), it is delivered.
 		return
+	case lost:
+		cause = CauseClientGone // the status line never left
+	case released:
+		return // the timer answered 504 and released it
 	case panicked:
 		cause = CausePanic
-		d.dropCookie()
 	case expired && !sent:
 		cause = CauseFirstByteTimeout
-		d.dropCookie()
 		gatewayTimeout(client)
 	case !sent && ctx.Err() != nil:
 		cause = CauseClientGone
-		d.dropCookie()
 	case sent:
 		cause = CauseHandlerError // a 5xx
 	case !sent:
 		// The handler returned without a word: the server sends 200 and
 		// the session with it.
 		d.mu.Lock()
-		d.expired = false
+		d.copyHeader(false)
 		d.mu.Unlock()
 		return
 	default:
@@ -204,18 +252,16 @@ func (g *gated) WriteHeader(code int) {
 	}
 	if code < 200 {
 		// An informational answer (103 Early Hints) goes out with the
-		// header as it stands: not with the session, which only the final
-		// answer may deliver.
+		// handler's header as it stands: not with the session, which only
+		// the final answer may deliver.
 		g.d.mu.Lock()
 		defer g.d.mu.Unlock()
 		if g.d.expired || g.d.sent {
 			return
 		}
-		g.d.dropCookie()
+		g.d.copyHeader(true)
 		g.ResponseWriter.WriteHeader(code)
-		if g.d.cookie != "" {
-			g.d.header["Set-Cookie"] = append(g.d.header["Set-Cookie"], g.d.cookie)
-		}
+		clear(g.d.header)
 		return
 	}
 	if !g.d.open(code) {
@@ -224,6 +270,11 @@ func (g *gated) WriteHeader(code int) {
 	}
 	g.wrote = true
 	g.ResponseWriter.WriteHeader(code)
+	if code < 500 {
+		// Push the status line, and the session with it, to the client
+		// now: only then is it delivered.
+		g.d.flushed(http.NewResponseController(g.ResponseWriter).Flush())
+	}
 }
 
 func (g *gated) Write(b []byte) (int, error) {
@@ -235,6 +286,9 @@ func (g *gated) Write(b []byte) (int, error) {
 	}
 	return g.ResponseWriter.Write(b)
 }
+
+// Header is the handler's own header until the status line.
+func (g *gated) Header() http.Header { return g.d.own }
 
 // Unwrap serves http.ResponseController.
 func (g *gated) Unwrap() http.ResponseWriter { return g.ResponseWriter }
