@@ -138,7 +138,7 @@ func BenchmarkCompare(b *testing.B) {
 		redeem(b, mw, h)
 	})
 	b.Run("privatevideo/denial", func(b *testing.B) {
-		_, h, tok, _ := privatevideoSetup(b, privatevideo.WithGrace(0))
+		_, h, tok, _ := privatevideoSetup(b, privatevideo.WithGrace(0), privatevideo.WithRetryWindow(0))
 		run(b, h, newRequest(tokenPath(tok, segment)), http.StatusForbidden) // token-used
 	})
 	b.Run("gorilla-sessions/read", func(b *testing.B) {
