@@ -74,6 +74,7 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("ConfirmNothing", s.confirmNothing)
 	t.Run("RetryAfterRelease", s.retryAfterRelease)
 	t.Run("ConfirmCancelledContext", s.confirmCancelledContext)
+	t.Run("ReleaseConfirmRetryEdges", s.contractEdges)
 	t.Run("TokenSpelling", s.tokenSpelling)
 	t.Run("OpaqueClient", s.opaqueClient)
 	t.Run("RaceOneToken", s.raceOneToken)
