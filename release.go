@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -84,19 +85,20 @@ func (m *Middleware) newDelivery(ctx context.Context, w http.ResponseWriter, t *
 // its context); the 504 follows when it does.
 func (d *delivery) expire() {
 	d.mu.Lock()
-	release := !d.sent && !d.expired
-	if release {
-		d.expired, d.released = true, true
-		d.cancel(errFirstByte)
-		// The gate is shut: nothing of the handler reaches the client
-		// any more, so the 504 goes out from here, now.
-		gatewayTimeout(d.w)
-		http.NewResponseController(d.w).Flush()
+	defer d.mu.Unlock()
+	if d.sent || d.expired {
+		return
 	}
-	d.mu.Unlock()
-	if release {
-		d.m.release(d.req, d.video, CauseFirstByteTimeout)
-	}
+	d.expired, d.released = true, true
+	d.cancel(errFirstByte)
+	// Released before the 504 goes out, so that a viewer who sees it may
+	// retry at once, from anywhere. The gate's writers and settle wait
+	// meanwhile (at most the store timeout), to be refused.
+	d.m.release(d.req, d.video, CauseFirstByteTimeout)
+	// The gate is shut: nothing of the handler reaches the client any
+	// more, so the 504 goes out from here, now.
+	gatewayTimeout(d.w)
+	http.NewResponseController(d.w).Flush()
 }
 
 // open is called just before the status line goes out with code. It reports
@@ -231,10 +233,17 @@ func gatewayTimeout(w http.ResponseWriter) {
 	for _, k := range []string{"Content-Length", "Content-Encoding", "Etag", "Last-Modified", "Accept-Ranges", "Content-Range"} {
 		h.Del(k)
 	}
+	const body = `{"type":"urn:privatevideo:first-byte-timeout","title":"The video did not start in time. Try again.","status":504}` + "\n"
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
+	// Whole on its own: a handler that then aborts (httputil.ReverseProxy
+	// panics with http.ErrAbortHandler) closes the connection before a
+	// chunked body's last chunk. And the last answer on its connection,
+	// which the handler may hold for a while yet.
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Connection", "close")
 	w.WriteHeader(http.StatusGatewayTimeout)
-	io.WriteString(w, `{"type":"urn:privatevideo:first-byte-timeout","title":"The video did not start in time. Try again.","status":504}`+"\n")
+	io.WriteString(w, body)
 }
 
 // gated is the client's ResponseWriter behind a delivery: its status line
