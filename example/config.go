@@ -37,6 +37,9 @@ type config struct {
 	trustedProxies  []netip.Prefix
 	shutdownTimeout time.Duration
 	storeTimeout    time.Duration
+	grace           time.Duration
+	retryWindow     time.Duration
+	firstByte       time.Duration
 	logFormat       string
 	metricsAddr     string // "": no metrics listener
 }
@@ -74,6 +77,7 @@ type rawFlags struct {
 	addr, publicURL, apiKey, hashKey, blockKey, store, origin string
 	mode, trustedProxies, logFormat, metricsAddr              string
 	originTimeout, sessionTTL, shutdownTimeout, storeTimeout  time.Duration
+	grace, retryWindow, firstByte                             time.Duration
 	revocationCheck                                           bool
 }
 
@@ -87,6 +91,9 @@ func newFlagSet(f *rawFlags) *flag.FlagSet {
 	fs.StringVar(&f.blockKey, "block-key", "", "session encryption key, 32 bytes in `hex` (random when no key is set; none when only -hash-key is)")
 	fs.StringVar(&f.store, "store", "memory", "token and video state store: memory, redis://… or postgres://…")
 	fs.DurationVar(&f.storeTimeout, "store-timeout", privatevideo.DefaultStoreTimeout, "bound on every store call; past it a link answers 503 and a video is taken as private")
+	fs.DurationVar(&f.grace, "grace", privatevideo.DefaultGrace, "how long after a redemption the same client's parallel first requests get the same session (0: off)")
+	fs.DurationVar(&f.retryWindow, "retry-window", privatevideo.DefaultRetryWindow, "how long the same client may re-enter a redemption whose session it never used (0: off)")
+	fs.DurationVar(&f.firstByte, "first-byte-timeout", privatevideo.DefaultFirstByteTimeout, "a redemption whose answer has not started by then gets 504 and is released")
 	fs.StringVar(&f.origin, "origin", "", "proxy mode: protect this http or https origin `URL` instead of the demo media")
 	fs.DurationVar(&f.originTimeout, "origin-timeout", 15*time.Second, "bound on connecting to the origin and waiting for its response headers")
 	fs.DurationVar(&f.sessionTTL, "session-ttl", privatevideo.DefaultSessionTTL, "how long a redeemed link plays")
@@ -170,6 +177,9 @@ func (f *rawFlags) validate() (config, error) {
 		revocationCheck: f.revocationCheck,
 		shutdownTimeout: f.shutdownTimeout,
 		storeTimeout:    f.storeTimeout,
+		grace:           f.grace,
+		retryWindow:     f.retryWindow,
+		firstByte:       f.firstByte,
 		logFormat:       f.logFormat,
 	}
 	if _, _, err := net.SplitHostPort(f.addr); err != nil {
@@ -212,6 +222,12 @@ func (f *rawFlags) validate() (config, error) {
 		return c, fmt.Errorf("-shutdown-timeout %s: must be positive", f.shutdownTimeout)
 	case f.storeTimeout < time.Millisecond || f.storeTimeout > time.Minute:
 		return c, fmt.Errorf("-store-timeout %s: want 1ms to 1m", f.storeTimeout)
+	case f.grace < 0 || f.grace > time.Minute:
+		return c, fmt.Errorf("-grace %s: want 0 to 1m", f.grace)
+	case f.retryWindow < 0 || f.retryWindow > time.Hour:
+		return c, fmt.Errorf("-retry-window %s: want 0 to 1h", f.retryWindow)
+	case f.firstByte < time.Millisecond || f.firstByte > 10*time.Minute:
+		return c, fmt.Errorf("-first-byte-timeout %s: want 1ms to 10m", f.firstByte)
 	}
 	switch f.mode {
 	case "cookie":

@@ -163,6 +163,9 @@ func (s *server) options() []privatevideo.Option {
 		privatevideo.WithPublic(s.cat.isPublic),
 		privatevideo.WithSessionTTL(s.cfg.sessionTTL),
 		privatevideo.WithStoreTimeout(s.cfg.storeTimeout),
+		privatevideo.WithGrace(s.cfg.grace),
+		privatevideo.WithRetryWindow(s.cfg.retryWindow),
+		privatevideo.WithFirstByteTimeout(s.cfg.firstByte),
 		privatevideo.WithDecisionHook(decisions),
 		// The library's own warnings (a playlist it cannot rewrite, a failed
 		// revocation check) go to the same log, in its format; the hook
