@@ -32,52 +32,8 @@ import (
 	"time"
 
 	"github.com/privatevideo/privatevideo"
-	"github.com/privatevideo/privatevideo/internal/testclock"
 	"github.com/privatevideo/privatevideo/store"
 )
-
-// newReleaseFixtureServer is newReleaseFixture with a say in the server's
-// configuration (timeouts, HTTP/2) and in the store underneath.
-func newReleaseFixtureServer(t *testing.T, h http.Handler, under store.Store, configure func(*httptest.Server), tlsOn bool, opts ...privatevideo.Option) *releaseFixture {
-	t.Helper()
-	rf := &releaseFixture{}
-	if under == nil {
-		under = store.NewMemory(0)
-	}
-	f := &fixture{
-		t:     t,
-		store: &countingStore{Store: under},
-		clock: testclock.New(time.Now()),
-		keys:  []privatevideo.Key{newKey(t)},
-	}
-	all := append([]privatevideo.Option{
-		privatevideo.WithStore(f.store), privatevideo.WithClock(f.clock.Now), privatevideo.WithInsecureCookies(),
-		privatevideo.WithReleaseHook(func(r privatevideo.Release) {
-			rf.mu.Lock()
-			rf.releases = append(rf.releases, r)
-			rf.mu.Unlock()
-		}),
-	}, opts...)
-	mw, err := privatevideo.New(f.keys, all...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.mw = mw
-	f.srv = httptest.NewUnstartedServer(mw.Handler(h))
-	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	if configure != nil {
-		configure(f.srv)
-	}
-	if tlsOn {
-		f.srv.EnableHTTP2 = true
-		f.srv.StartTLS()
-	} else {
-		f.srv.Start()
-	}
-	t.Cleanup(f.srv.Close)
-	rf.fixture = f
-	return rf
-}
 
 // viewer is a browser: its own cookie jar and User-Agent.
 func viewer(name string) *http.Client {

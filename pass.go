@@ -42,7 +42,7 @@ func (m *Middleware) passFresh(w http.ResponseWriter, r *http.Request, next http
 	panicked := true
 	defer func() {
 		if panicked {
-			d.settle(r.Context(), w, true)
+			d.settle(true)
 		}
 	}()
 	if a.sessionToken != "" && st.rw.byName {
@@ -51,7 +51,7 @@ func (m *Middleware) passFresh(w http.ResponseWriter, r *http.Request, next http
 	m.serveNext(st, r, next, t, a)
 	st.rw.finish()
 	panicked = false
-	d.settle(r.Context(), w, false)
+	d.settle(false)
 }
 
 func (m *Middleware) passState(w http.ResponseWriter, r *http.Request, t *target, ctx context.Context, a access) *passState {
@@ -75,28 +75,7 @@ func (m *Middleware) serveNext(st *passState, r *http.Request, next http.Handler
 	if rewriting {
 		st.rw.rewrite = playlistRewriter{param: m.layout.SessionParam, value: a.sessionToken, host: r.Host, hosts: m.playlistHosts}
 	}
-	if referer := m.layout.carriesCredential(r.Header.Get("Referer")); referer || rewriting || m.hasSessionCookie(r.Header) || hasRewriteHeader(r.Header) {
-		cookie := m.hasSessionCookie(r.Header)
-		// The request's header map is the caller's too: change a copy.
-		r.Header = shallowCopy(r.Header)
-		if cookie {
-			m.dropSessionCookie(r.Header)
-		}
-		if referer {
-			delete(r.Header, "Referer") // a player page's URL, with its token
-		}
-		for _, k := range rewriteHeaders {
-			delete(r.Header, k)
-		}
-		if rewriting {
-			// The playlist must come whole and readable to be rewritten:
-			// no range, no compression (a proxy then asks its origin for
-			// identity; a compressed answer is still decoded).
-			r.Header.Del("Range")
-			r.Header.Del("If-Range")
-			r.Header.Del("Accept-Encoding")
-		}
-	}
+	r.Header, _ = m.handlerHeader(r.Header, rewriting)
 	next.ServeHTTP(&st.rw, r)
 }
 
@@ -108,24 +87,44 @@ func hasSuffixFold(s, suffix string) bool {
 // and session parameters removed.
 func (m *Middleware) passPublic(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start time.Time) {
 	m.decided(r, t, start, allowPublic, nil)
-	cookie := m.hasSessionCookie(r.Header)
-	referer := m.layout.carriesCredential(r.Header.Get("Referer"))
-	rewriteHeader := hasRewriteHeader(r.Header)
-	if !m.layout.isPublic(r.URL, t) || cookie || referer || rewriteHeader {
+	h, changed := m.handlerHeader(r.Header, false)
+	if changed || !m.layout.isPublic(r.URL, t) {
 		r = r.WithContext(r.Context()) // a shallow copy: the caller's request stays as it was
 		m.layout.rewrite(r, t, new(url.URL))
-	}
-	if cookie || referer || rewriteHeader {
-		r.Header = shallowCopy(r.Header)
-		m.dropSessionCookie(r.Header)
-		if referer {
-			delete(r.Header, "Referer")
-		}
-		for _, k := range rewriteHeaders {
-			delete(r.Header, k)
-		}
+		r.Header = h
 	}
 	next.ServeHTTP(w, r)
+}
+
+// handlerHeader returns the header the wrapped handler gets for h: without
+// the session cookie (the site's other cookies stay), a Referer that holds a
+// credential, or a rewrite header; and, for a playlist to rewrite, without
+// Range, If-Range and Accept-Encoding, since it must come whole and
+// readable (a proxy then asks its origin for identity; a compressed answer
+// is still decoded). h is the caller's too: what changes is a copy, and h
+// itself comes back, with changed false, when nothing does.
+func (m *Middleware) handlerHeader(h http.Header, rewriting bool) (_ http.Header, changed bool) {
+	cookie := m.hasSessionCookie(h)
+	referer := m.layout.carriesCredential(h.Get("Referer"))
+	if !cookie && !referer && !rewriting && !hasRewriteHeader(h) {
+		return h, false
+	}
+	h = shallowCopy(h)
+	if cookie {
+		m.dropSessionCookie(h)
+	}
+	if referer {
+		delete(h, "Referer") // a player page's URL, with its token
+	}
+	for _, k := range rewriteHeaders {
+		delete(h, k)
+	}
+	if rewriting {
+		delete(h, "Range")
+		delete(h, "If-Range")
+		delete(h, "Accept-Encoding")
+	}
+	return h, true
 }
 
 // carriesCredential reports whether a URL (a Referer) may hold a token or

@@ -58,13 +58,12 @@ type delivery struct {
 	client context.Context // the request's own: done when the client is gone
 	cancel context.CancelCauseFunc
 
-	mu       sync.Mutex
-	timer    *time.Timer
-	sent     bool // the status line is out
-	status   int
-	lost     bool // ...but it could not be flushed to the client
-	expired  bool // the first-byte timeout passed before it
-	released bool // the timer released the redemption already
+	mu      sync.Mutex
+	timer   *time.Timer
+	sent    bool // the status line is out
+	status  int
+	lost    bool // ...but it could not be flushed to the client
+	expired bool // the first-byte timeout passed before it: the timer released it
 }
 
 // newDelivery starts watching a redemption; ctx is the request's context.
@@ -89,7 +88,7 @@ func (d *delivery) expire() {
 	if d.sent || d.expired {
 		return
 	}
-	d.expired, d.released = true, true
+	d.expired = true
 	d.cancel(errFirstByte)
 	// Released before the 504 goes out, so that a viewer who sees it may
 	// retry at once, from anywhere. The gate's writers and settle wait
@@ -161,11 +160,11 @@ func (d *delivery) dropCookie() {
 
 // settle runs once the handler has returned (or panicked, then panicked is
 // true), and releases the redemption when its answer did not reach the
-// viewer. client writes the 504 of an expired first byte.
-func (d *delivery) settle(ctx context.Context, client http.ResponseWriter, panicked bool) {
+// viewer.
+func (d *delivery) settle(panicked bool) {
 	d.mu.Lock()
 	d.timer.Stop()
-	sent, status, expired, lost, released := d.sent, d.status, d.expired, d.lost, d.released
+	sent, status, expired, lost := d.sent, d.status, d.expired, d.lost
 	if !sent && !expired {
 		// From here on, nothing more goes out for the handler.
 		d.expired = true
@@ -182,25 +181,20 @@ func (d *delivery) settle(ctx context.Context, client http.ResponseWriter, panic
 		return
 	case lost:
 		cause = CauseClientGone // the status line never left
-	case released:
+	case expired:
 		return // the timer answered 504 and released it
 	case panicked:
 		cause = CausePanic
-	case expired && !sent:
-		cause = CauseFirstByteTimeout
-		gatewayTimeout(client)
-	case !sent && ctx.Err() != nil:
+	case !sent && d.client.Err() != nil:
 		cause = CauseClientGone
 	case sent:
 		cause = CauseHandlerError // a 5xx
-	case !sent:
+	default:
 		// The handler returned without a word: the server sends 200 and
 		// the session with it.
 		d.mu.Lock()
 		d.copyHeader(false)
 		d.mu.Unlock()
-		return
-	default:
 		return
 	}
 	d.m.release(d.req, d.video, cause)

@@ -26,10 +26,20 @@ type releaseFixture struct {
 
 func newReleaseFixture(t *testing.T, h http.Handler, opts ...privatevideo.Option) *releaseFixture {
 	t.Helper()
+	return newReleaseFixtureServer(t, h, nil, nil, false, opts...)
+}
+
+// newReleaseFixtureServer is newReleaseFixture with a say in the server's
+// configuration (timeouts, HTTP/2) and in the store underneath.
+func newReleaseFixtureServer(t *testing.T, h http.Handler, under store.Store, configure func(*httptest.Server), tlsOn bool, opts ...privatevideo.Option) *releaseFixture {
+	t.Helper()
 	rf := &releaseFixture{}
+	if under == nil {
+		under = store.NewMemory(0)
+	}
 	f := &fixture{
 		t:     t,
-		store: &countingStore{Store: store.NewMemory(0)},
+		store: &countingStore{Store: under},
 		clock: testclock.New(time.Now()),
 		keys:  []privatevideo.Key{newKey(t)},
 	}
@@ -47,8 +57,16 @@ func newReleaseFixture(t *testing.T, h http.Handler, opts ...privatevideo.Option
 	}
 	f.mw = mw
 	f.srv = httptest.NewUnstartedServer(mw.Handler(h))
-	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the panics are on purpose
-	f.srv.Start()
+	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	if configure != nil {
+		configure(f.srv)
+	}
+	if tlsOn {
+		f.srv.EnableHTTP2 = true
+		f.srv.StartTLS()
+	} else {
+		f.srv.Start()
+	}
 	t.Cleanup(f.srv.Close)
 	rf.fixture = f
 	return rf
