@@ -496,3 +496,40 @@ func TestMountWithoutStripPrefixFailsClosed(t *testing.T) {
 		t.Fatalf("/media/vodka/x: 400; only whole segments are the prefix")
 	}
 }
+
+// A Referer that holds a token or a session token (a player page's URL)
+// never reaches the wrapped handler; another Referer does.
+func TestCredentialRefererStaysHere(t *testing.T) {
+	var got []string
+	var mu sync.Mutex
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Get("Referer"))
+		mu.Unlock()
+	})
+	mw, _ := privatevideo.New([]privatevideo.Key{newKey(t)}, privatevideo.WithInsecureCookies(),
+		privatevideo.WithPublic(func(_ context.Context, id string) bool { return id == "pub" }))
+	srv := httptest.NewServer(mw.Handler(h))
+	defer srv.Close()
+	f := &fixture{t: t, mw: mw, srv: srv}
+	tok := mustIssue(t, mw, "v1")
+	b := f.browser("b")
+	for _, c := range []struct{ path, referer, want string }{
+		{tokenPath("v1", tok, "a.ts"), "https://site.example/vod/v1?token=" + tok, ""},
+		{tokenPath("v1", tok, "a.ts"), "https://site.example/vod/v1/token/" + tok + "/x", ""},
+		{tokenPath("v1", tok, "b.ts"), "https://site.example/watch?avh=abc", ""},
+		{tokenPath("v1", tok, "c.ts"), "https://site.example/watch/intro", "https://site.example/watch/intro"},
+		{"/vod/pub/a.ts", "https://site.example/vod/v1?token=" + tok, ""},
+		{"/vod/pub/b.ts", "https://site.example/blog", "https://site.example/blog"},
+	} {
+		mu.Lock()
+		got = got[:0]
+		mu.Unlock()
+		res := f.get(b, c.path, "Referer", c.referer)
+		mu.Lock()
+		if res.status != http.StatusOK || len(got) != 1 || got[0] != c.want {
+			t.Fatalf("%s with Referer %q: %d, handler saw %q, want %q", c.path, c.referer, res.status, got, c.want)
+		}
+		mu.Unlock()
+	}
+}
