@@ -41,6 +41,15 @@ type countingStore struct {
 	calls int
 }
 
+// NeverBlocks passes on the wrapped store's answer, as metrics.Store does:
+// a counting wrapper around the memory store still never blocks, so the
+// middleware confirms sessions inline and the tests see the confirmation
+// land before their next request (off the request's path it would race).
+func (s *countingStore) NeverBlocks() bool {
+	nb, ok := s.Store.(store.NonBlocking)
+	return ok && nb.NeverBlocks()
+}
+
 func (s *countingStore) count() {
 	s.mu.Lock()
 	s.calls++
