@@ -21,8 +21,9 @@ import (
 //	/vod/{id}/token/{T}/session            session endpoint
 //	...?avh={S}                            a session token, on any of these
 //
-// The asset names HLS, MP4 and Thumbnail are only used to build URLs; the
-// middleware serves whatever assets the wrapped handler has.
+// The asset names HLS, DASH, MP4 and Thumbnail are only used to build URLs;
+// the middleware serves whatever assets the wrapped handler has. DASH may be
+// empty, for a platform that packages no DASH: its URL is then empty too.
 type Layout struct {
 	Prefix          string // where videos live; starts and ends with "/"
 	TokenSegment    string // path segment before a private token
@@ -30,6 +31,7 @@ type Layout struct {
 	SessionParam    string // query parameter of a session token
 	SessionEndpoint string // path segment, after the token, of the session endpoint
 	HLS             string // HLS master playlist, relative to the video
+	DASH            string // MPEG-DASH manifest (MPD), relative to the video; may be empty
 	MP4             string // progressive MP4, relative to the video
 	Thumbnail       string // poster image, relative to the video
 }
@@ -42,6 +44,7 @@ var DefaultLayout = Layout{
 	SessionParam:    "avh",
 	SessionEndpoint: "session",
 	HLS:             "hls/manifest.m3u8",
+	DASH:            "dash/manifest.mpd",
 	MP4:             "mp4/source.mp4",
 	Thumbnail:       "thumbnail.jpg",
 }
@@ -58,7 +61,11 @@ func (l Layout) validate() error {
 	if l.TokenParam == l.SessionParam {
 		return errors.New("privatevideo: layout token and session parameters must differ")
 	}
-	for _, a := range []string{l.HLS, l.MP4, l.Thumbnail} {
+	assets := []string{l.HLS, l.MP4, l.Thumbnail}
+	if l.DASH != "" { // optional
+		assets = append(assets, l.DASH)
+	}
+	for _, a := range assets {
 		if a == "" || a[0] == '/' || path.Clean(a) != a || strings.HasPrefix(a, "../") {
 			return fmt.Errorf("privatevideo: layout asset %q must be a clean relative path", a)
 		}
@@ -709,6 +716,7 @@ func (l *Layout) tokenPath(video, token string) string {
 type URLs struct {
 	Player    string // the player page: the embed URL
 	HLS       string
+	DASH      string // empty when the layout has no DASH asset
 	MP4       string
 	Thumbnail string
 	Session   string // the session endpoint; empty for public URLs
@@ -729,6 +737,7 @@ func (l Layout) PrivateURLs(base, videoID, token string) (URLs, error) {
 	return URLs{
 		Player:    video + "?" + l.TokenParam + "=" + token,
 		HLS:       sub + l.HLS,
+		DASH:      asset(sub, l.DASH),
 		MP4:       sub + l.MP4,
 		Thumbnail: sub + l.Thumbnail,
 		Session:   sub + l.SessionEndpoint,
@@ -745,9 +754,18 @@ func (l Layout) PublicURLs(base, videoID string) (URLs, error) {
 	return URLs{
 		Player:    video,
 		HLS:       video + "/" + l.HLS,
+		DASH:      asset(video+"/", l.DASH),
 		MP4:       video + "/" + l.MP4,
 		Thumbnail: video + "/" + l.Thumbnail,
 	}, nil
+}
+
+// asset is dir+name, or "" for an asset the layout does not have.
+func asset(dir, name string) string {
+	if name == "" {
+		return ""
+	}
+	return dir + name
 }
 
 func (l Layout) checkBase(base, videoID string) (string, error) {

@@ -43,6 +43,7 @@ type videoJSON struct {
 type assetsJSON struct {
 	Player    string `json:"player"`
 	HLS       string `json:"hls"`
+	DASH      string `json:"dash,omitempty"`
 	MP4       string `json:"mp4"`
 	Thumbnail string `json:"thumbnail"`
 }
@@ -286,7 +287,7 @@ func (a *api) represent(ctx context.Context, v video) (videoJSON, error) {
 	if err != nil {
 		return j, err
 	}
-	j.Assets = assetsJSON{Player: urls.Player, HLS: urls.HLS, MP4: urls.MP4, Thumbnail: urls.Thumbnail}
+	j.Assets = assetsJSON{Player: urls.Player, HLS: urls.HLS, DASH: urls.DASH, MP4: urls.MP4, Thumbnail: urls.Thumbnail}
 	return j, nil
 }
 
