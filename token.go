@@ -2,6 +2,7 @@ package privatevideo
 
 import (
 	"github.com/privatevideo/privatevideo/internal/uuid"
+	"github.com/privatevideo/privatevideo/store"
 )
 
 // NewToken mints a private token: a random UUID version 4 in canonical,
@@ -11,25 +12,15 @@ func NewToken() string { return uuid.New().String() }
 
 // ParseToken checks that s is a private token: a version 4 UUID in canonical
 // 8-4-4-4-12 form, in any letter case. It returns the token in lower case,
-// the form stores keep, or an error wrapping ErrMalformed.
+// the form stores keep, or an error wrapping ErrMalformed. It is
+// store.ParseToken with the middleware's error: a store, which imports only
+// package store, calls that one.
 func ParseToken(s string) (string, error) {
-	u, ok := uuid.Parse(s)
-	if !ok {
+	tok, err := store.ParseToken(s)
+	if err != nil {
 		return "", errMalformedToken
 	}
-	if isLowerCanonical(s) {
-		return s, nil // already canonical: no allocation on the hot path
-	}
-	return u.String(), nil
-}
-
-func isLowerCanonical(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if 'A' <= s[i] && s[i] <= 'F' {
-			return false
-		}
-	}
-	return true
+	return tok, nil
 }
 
 // RedactToken returns the form of a token that may appear in logs: its first

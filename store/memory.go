@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"hash/maphash"
 	"math"
 	"sync"
@@ -10,7 +9,6 @@ import (
 	"unique"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
-	"github.com/privatevideo/privatevideo/internal/uuid"
 )
 
 // DefaultMemoryCapacity is the bound of the middleware's default store: about
@@ -50,7 +48,7 @@ const memoryShards = 16
 
 type memoryShard struct {
 	mu  sync.Mutex
-	lru *simplelru.LRU[uuid.UUID, memoryRecord]
+	lru *simplelru.LRU[tokenKey, memoryRecord]
 }
 
 type memoryRecord struct {
@@ -87,29 +85,24 @@ func NewMemory(capacity int) *Memory {
 	m := &Memory{shards: make([]memoryShard, shards), seed: maphash.MakeSeed()}
 	for i := range m.shards {
 		// NewLRU fails only for a size below 1.
-		m.shards[i].lru, _ = simplelru.NewLRU[uuid.UUID, memoryRecord](perShard, nil)
+		m.shards[i].lru, _ = simplelru.NewLRU[tokenKey, memoryRecord](perShard, nil)
 	}
 	return m
 }
 
-func (m *Memory) shard(key uuid.UUID) *memoryShard {
+func (m *Memory) shard(key tokenKey) *memoryShard {
 	return &m.shards[int(key[0])%len(m.shards)]
 }
 
-func parseKey(token string) (uuid.UUID, error) {
-	key, ok := uuid.Parse(token)
-	if !ok {
-		return key, fmt.Errorf("%w: malformed token", ErrUnknown)
-	}
-	return key, nil
-}
+// tokenKey is a token's 16 bytes, as TokenBytes returns them.
+type tokenKey = [16]byte
 
 // Issue implements Store.
 func (m *Memory) Issue(ctx context.Context, token, videoID string, expires time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	key, err := parseKey(token)
+	key, err := TokenBytes(token)
 	if err != nil {
 		return err
 	}
@@ -129,7 +122,7 @@ func (m *Memory) Redeem(ctx context.Context, req RedeemRequest) (Redemption, err
 	if err := ctx.Err(); err != nil {
 		return Redemption{}, err
 	}
-	key, err := parseKey(req.Token)
+	key, err := TokenBytes(req.Token)
 	if err != nil {
 		return Redemption{}, err
 	}
@@ -188,7 +181,7 @@ func (m *Memory) Release(ctx context.Context, req ReleaseRequest) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	key, err := parseKey(req.Token)
+	key, err := TokenBytes(req.Token)
 	if err != nil {
 		return err
 	}
@@ -228,7 +221,7 @@ func (m *Memory) Confirm(ctx context.Context, token string, now time.Time) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	key, err := parseKey(token)
+	key, err := TokenBytes(token)
 	if err != nil {
 		return err
 	}
@@ -251,7 +244,7 @@ func (m *Memory) Lookup(ctx context.Context, token string, now time.Time) (Recor
 	if err := ctx.Err(); err != nil {
 		return Record{}, err
 	}
-	key, err := parseKey(token)
+	key, err := TokenBytes(token)
 	if err != nil {
 		return Record{}, err
 	}
@@ -274,7 +267,7 @@ func (m *Memory) Revoke(ctx context.Context, token string, now time.Time) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	key, err := parseKey(token)
+	key, err := TokenBytes(token)
 	if err != nil {
 		return err
 	}

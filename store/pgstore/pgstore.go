@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/privatevideo/privatevideo/internal/uuid"
 	"github.com/privatevideo/privatevideo/store"
 )
 
@@ -142,11 +141,11 @@ func (s *Store) Table() string { return s.table }
 
 // tokenParam parses a token into the uuid parameter of a statement.
 func tokenParam(token string) (pgtype.UUID, error) {
-	u, ok := uuid.Parse(token)
-	if !ok {
-		return pgtype.UUID{}, fmt.Errorf("%w: malformed token", store.ErrUnknown)
+	b, err := store.TokenBytes(token)
+	if err != nil {
+		return pgtype.UUID{}, err
 	}
-	return pgtype.UUID{Bytes: u, Valid: true}, nil
+	return pgtype.UUID{Bytes: b, Valid: true}, nil
 }
 
 // failure wraps a system failure: anything but a denial.

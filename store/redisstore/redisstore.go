@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/privatevideo/privatevideo/internal/uuid"
 	"github.com/privatevideo/privatevideo/store"
 	"github.com/redis/go-redis/v9"
 )
@@ -155,15 +153,11 @@ func (s *Store) Prefix() string { return s.prefix }
 // key returns the record's key: the prefix and the token in canonical,
 // lower-case form, so that every spelling of a token is one record.
 func (s *Store) key(token string) (string, error) {
-	u, ok := uuid.Parse(token)
-	if !ok {
-		return "", fmt.Errorf("%w: malformed token", store.ErrUnknown)
+	tok, err := store.ParseToken(token)
+	if err != nil {
+		return "", err
 	}
-	var b strings.Builder
-	b.Grow(len(s.prefix) + uuid.Len)
-	b.WriteString(s.prefix)
-	b.WriteString(u.String())
-	return b.String(), nil
+	return s.prefix + tok, nil
 }
 
 // millis returns t in Unix milliseconds, the precision of every record.
