@@ -12,6 +12,9 @@
 #   OUT/hls/{360p,180p,audio}/     fMP4 renditions (EXT-X-MAP), segments
 #                                  AES-128 encrypted (EXT-X-KEY -> ../key.bin)
 #   OUT/hls/iframes.m3u8           I-frame playlist over the 360p segments
+#   OUT/dash/manifest.mpd          MPEG-DASH over the same renditions
+#                                  (make-dash.sh: its segments are the HLS's,
+#                                  in the clear; its init sections the HLS's)
 #
 # Every HLS feature whose URIs privatevideo rewrites appears at least once.
 # Output is deterministic except the AES key and IV, random per run. Needs
@@ -86,4 +89,5 @@ cat > "$out/hls/manifest.m3u8" <<'M3U8'
 180p/index.m3u8
 #EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=90000,RESOLUTION=640x360,CODECS="avc1.4d401e",URI="iframes.m3u8"
 M3U8
+"$(dirname "$0")/make-dash.sh" "$out"
 du -sh "$out"
