@@ -12,6 +12,9 @@ type access struct {
 	// a new session, or one that came in the URL; empty when the client
 	// showed it keeps the session cookie.
 	sessionToken string
+	// mount and inner are the request's mount (see mount.go), for the
+	// player page's URLs.
+	mount, inner string
 }
 
 type contextKey struct{}

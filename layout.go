@@ -104,6 +104,55 @@ type target struct {
 	// query is the raw query without the token and session parameters.
 	query    string
 	carriers [maxCarriers]string // session tokens from the query
+	// mount is where the middleware is mounted, "" at the root: every URL
+	// and cookie path it emits starts with it. inner is its tail that a
+	// router left in the path, which the wrapped handler sees too (see
+	// mount.go).
+	mount, inner string
+}
+
+// parseRequest reads r as parse does, under the path where the middleware
+// is mounted (see mount.go).
+func (l *Layout) parseRequest(r *http.Request) (t target, ours bool, err error) {
+	u := r.URL
+	inner := l.routedMount(u.Path, r)
+	if inner != "" {
+		under := *u
+		under.Path = u.Path[len(inner):]
+		if u.RawPath != "" {
+			if !strings.HasPrefix(u.RawPath, inner) {
+				return t, true, errMalformedPath
+			}
+			under.RawPath = u.RawPath[len(inner):]
+		}
+		u = &under
+	}
+	if t, ours, err = l.parse(u); !ours {
+		return t, false, nil
+	}
+	t.inner = inner
+	t.mount = strippedMount(r) + inner
+	if err == nil && !validMount(t.mount) {
+		err = errMalformedPath
+	}
+	return t, true, err
+}
+
+// routedMount returns the mount a router left at the start of p (see
+// mount.go): the last segment boundary, within what the router matched,
+// where the prefix starts. It returns "" when p is under the prefix itself,
+// or when no pattern tells.
+func (l *Layout) routedMount(p string, r *http.Request) string {
+	if strings.HasPrefix(p, l.Prefix) || p == l.Prefix[:len(l.Prefix)-1] || r.Pattern == "" {
+		return ""
+	}
+	routed := routedPrefix(r)
+	for i := min(len(routed), len(p)-1); i > 0; i-- {
+		if p[i] == '/' && (strings.HasPrefix(p[i:], l.Prefix) || p[i:] == l.Prefix[:len(l.Prefix)-1]) {
+			return p[:i]
+		}
+	}
+	return ""
 }
 
 // parse reads u. It reports false when u is not under the prefix (the
@@ -710,6 +759,20 @@ func (l *Layout) scanQuery(raw string, t *target) string {
 // tokenPath returns the path of t's private subtree, /vod/{id}/token/{T}.
 func (l *Layout) tokenPath(video, token string) string {
 	return l.Prefix + video + "/" + l.TokenSegment + "/" + token
+}
+
+// The paths the middleware emits (cookie paths, redirects, the player
+// page's media URLs) are built here, under the request's mount.
+
+// videoPath is a video's public path under mount: /media/vod/{id}.
+func (l *Layout) videoPath(mount, video string) string {
+	return mount + l.Prefix + video
+}
+
+// privatePath is a video's private subtree under mount:
+// /media/vod/{id}/token/{T}. It is the session cookie's Path.
+func (l *Layout) privatePath(mount, video, token string) string {
+	return mount + l.tokenPath(video, token)
 }
 
 // URLs are the addresses of one video.

@@ -129,7 +129,7 @@ func (m *Middleware) now() time.Time {
 // finds the session with SessionFromContext.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, ours, err := m.layout.parse(r.URL)
+		t, ours, err := m.layout.parseRequest(r)
 		if !ours {
 			if !m.layout.rewriteHeaderOurs(r.Header) {
 				next.ServeHTTP(w, r)
@@ -193,7 +193,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 			return
 		}
 		m.confirm(sess, now)
-		a := access{video: t.video, token: sess.Token, session: sess, hasSession: true}
+		a := access{video: t.video, token: sess.Token, session: sess, hasSession: true, mount: t.mount, inner: t.inner}
 		if found == sessionValid {
 			// The session came in the URL: this client keeps no cookie,
 			// so its playlists must carry the session on. A client whose
@@ -228,7 +228,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	}
 	// Row 6: the player page is a shell that never redeems.
 	if t.route == routePage {
-		m.pass(w, r, next, t, start, allowPage, access{video: t.video, token: t.token})
+		m.pass(w, r, next, t, start, allowPage, access{video: t.video, token: t.token, mount: t.mount, inner: t.inner})
 		return
 	}
 	// A token in the query of an asset: move it into the path first, where
@@ -299,7 +299,7 @@ func (m *Middleware) redeem(w http.ResponseWriter, r *http.Request, next http.Ha
 		}
 		return
 	}
-	a := access{video: t.video, token: t.token, session: sess, hasSession: true, sessionToken: raw}
+	a := access{video: t.video, token: t.token, session: sess, hasSession: true, sessionToken: raw, mount: t.mount, inner: t.inner}
 	if red.Reentry {
 		// A re-entry cannot be released: the first answer may have
 		// carried the session already.
@@ -465,6 +465,7 @@ func (m *Middleware) setCookie(w http.ResponseWriter, t *target, raw string, exp
 	c := append(buf[:0], m.cookie.name...)
 	c = append(append(c, '='), raw...)
 	c = append(c, "; Path="...)
+	c = append(c, t.mount...)
 	c = append(c, m.layout.Prefix...)
 	c = append(append(c, t.video...), '/')
 	c = append(append(c, m.layout.TokenSegment...), '/')
@@ -532,7 +533,7 @@ func (m *Middleware) redirectToPath(w http.ResponseWriter, r *http.Request, t *t
 	m.decided(r, t, start, allowRedirect, nil)
 	// The Location is built escaped: the decoded asset must not become a
 	// query, a fragment or a header break in it.
-	loc := (&url.URL{Path: m.layout.tokenPath(t.video, t.token) + t.asset}).EscapedPath()
+	loc := (&url.URL{Path: m.layout.privatePath(t.mount, t.video, t.token) + t.asset}).EscapedPath()
 	if t.query != "" {
 		loc += "?" + t.query
 	}

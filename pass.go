@@ -88,7 +88,13 @@ func hasSuffixFold(s, suffix string) bool {
 func (m *Middleware) passPublic(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start time.Time) {
 	m.decided(r, t, start, allowPublic, nil)
 	h, changed := m.handlerHeader(r.Header, false)
-	if changed || !m.layout.isPublic(r.URL, t) {
+	switch {
+	case t.mount != "":
+		// The player page builds its URLs under the mount.
+		r = r.WithContext(&accessContext{Context: r.Context(), access: access{video: t.video, mount: t.mount, inner: t.inner}})
+		m.layout.rewrite(r, t, new(url.URL))
+		r.Header = h
+	case changed || !m.layout.isPublic(r.URL, t):
 		r = r.WithContext(r.Context()) // a shallow copy: the caller's request stays as it was
 		m.layout.rewrite(r, t, new(url.URL))
 		r.Header = h
@@ -194,12 +200,12 @@ func (l *Layout) rewrite(r *http.Request, t *target, u *url.URL) {
 		return
 	}
 	*u = *old
-	pub := len(l.Prefix) + len(t.video) + len(t.asset)
+	pub := len(t.inner) + len(l.Prefix) + len(t.video) + len(t.asset)
 	var s string
 	if t.query != "" {
-		s = l.Prefix + t.video + t.asset + "?" + t.query
+		s = t.inner + l.Prefix + t.video + t.asset + "?" + t.query
 	} else {
-		s = l.Prefix + t.video + t.asset
+		s = t.inner + l.Prefix + t.video + t.asset
 	}
 	u.Path, u.RawPath, u.RawQuery = s[:pub], "", t.query
 	u.ForceQuery = false
@@ -220,7 +226,7 @@ func (l *Layout) isPublic(u *url.URL, t *target) bool {
 
 // isPublicPath reports whether p is already t's public path.
 func (l *Layout) isPublicPath(p string, t *target) bool {
-	n := len(l.Prefix)
-	return len(p) == n+len(t.video)+len(t.asset) &&
+	n := len(t.inner) + len(l.Prefix)
+	return len(p) == n+len(t.video)+len(t.asset) && p[:len(t.inner)] == t.inner &&
 		p[n:n+len(t.video)] == t.video && p[n+len(t.video):] == t.asset
 }

@@ -116,7 +116,12 @@ type playerData struct {
 func (m *Middleware) Player(next http.Handler) http.Handler {
 	go playerLibGzip() // before the first page asks for it
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		video, ok := m.layout.pageVideo(r.URL.Path)
+		p := r.URL.Path
+		a := accessFrom(r.Context())
+		if a != nil {
+			p = strings.TrimPrefix(p, a.inner)
+		}
+		video, ok := m.layout.pageVideo(p)
 		if !ok {
 			next.ServeHTTP(w, r)
 			return
@@ -126,7 +131,7 @@ func (m *Middleware) Player(next http.Handler) http.Handler {
 		// with a directory listing or media.
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
-			m.servePlayer(w, r, video)
+			m.servePlayer(w, r, video, a)
 		case http.MethodOptions:
 			w.Header().Set("Allow", pageMethods)
 			w.WriteHeader(http.StatusNoContent)
@@ -137,7 +142,7 @@ func (m *Middleware) Player(next http.Handler) http.Handler {
 	})
 }
 
-func (m *Middleware) servePlayer(w http.ResponseWriter, r *http.Request, video string) {
+func (m *Middleware) servePlayer(w http.ResponseWriter, r *http.Request, video string, a *access) {
 	if q := r.URL.Query(); q.Has(playerLibParam) {
 		servePlayerLib(w, r, q.Get(playerLibParam))
 		return
@@ -151,9 +156,13 @@ func (m *Middleware) servePlayer(w http.ResponseWriter, r *http.Request, video s
 	if m.pageBound {
 		d.Mode = "page"
 	}
-	base := l.Prefix + video + "/"
+	var mount string
+	if a != nil {
+		mount = a.mount
+	}
+	base := l.videoPath(mount, video) + "/"
 	if tok, ok := TokenFromContext(r.Context()); ok {
-		base = l.tokenPath(video, tok) + "/"
+		base = l.privatePath(mount, video, tok) + "/"
 		d.Session = base + l.SessionEndpoint
 	}
 	d.HLS, d.MP4, d.Poster = base+l.HLS, base+l.MP4, base+l.Thumbnail
