@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,7 +43,8 @@ type config struct {
 	retryWindow     time.Duration
 	firstByte       time.Duration
 	logFormat       string
-	metricsAddr     string // "": no metrics listener
+	metricsAddr     string   // "": no metrics listener
+	corsOrigins     []string // players on these origins may read the media (WithCORS); none: same origin only
 }
 
 // storeSpec is the parsed -store value. The URL of a shared store may carry
@@ -76,6 +79,7 @@ func (e *usageError) Unwrap() error { return e.err }
 type rawFlags struct {
 	addr, publicURL, apiKey, hashKey, blockKey, store, origin string
 	mode, trustedProxies, logFormat, metricsAddr              string
+	corsOrigins                                               string
 	originTimeout, sessionTTL, shutdownTimeout, storeTimeout  time.Duration
 	grace, retryWindow, firstByte                             time.Duration
 	revocationCheck                                           bool
@@ -102,6 +106,7 @@ func newFlagSet(f *rawFlags) *flag.FlagSet {
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated `CIDRs` of proxies whose X-Forwarded-For names the client")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may take to finish on SIGINT or SIGTERM")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.StringVar(&f.corsOrigins, "cors-origins", "", "comma-separated `origins` (scheme://host[:port], as a browser sends them) whose pages' players may read the media, or * for any page without credentials")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "`host:port` of a separate listener serving Prometheus metrics at /metrics (default: none)")
 	return fs
 }
@@ -242,6 +247,9 @@ func (f *rawFlags) validate() (config, error) {
 		return c, fmt.Errorf("-log-format %q: want text or json", f.logFormat)
 	}
 	if c.trustedProxies, err = parseProxies(f.trustedProxies); err != nil {
+		return c, err
+	}
+	if c.corsOrigins, err = parseCORSOrigins(f.corsOrigins); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -389,4 +397,74 @@ func parseProxies(raw string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
 	}
 	return out, nil
+}
+
+// parseCORSOrigins reads -cors-origins: origins exactly as a browser
+// serializes them in its Origin header, or "*" alone. The middleware
+// compares the header with each, so an origin written any other way (a
+// trailing slash, a default port, an upper-case letter, a Unicode host)
+// would never match a real browser: it is refused here, with the spelling
+// the browser uses.
+func parseCORSOrigins(raw string) ([]string, error) {
+	var out []string
+	for part := range strings.SplitSeq(raw, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" || slices.Contains(out, part) {
+			continue
+		}
+		if part != "*" {
+			if err := checkSerializedOrigin(part); err != nil {
+				return nil, fmt.Errorf("-cors-origins: %q: %w", part, err)
+			}
+		}
+		out = append(out, part)
+	}
+	if len(out) > 1 && slices.Contains(out, "*") {
+		return nil, errors.New(`-cors-origins: "*" (any origin, without credentials) stands alone, not beside listed origins`)
+	}
+	return out, nil
+}
+
+// checkSerializedOrigin accepts scheme://host[:port] as a browser writes it:
+// http or https, a lower-case ASCII host name or IP address, a port only
+// when it is not the scheme's default, nothing after it.
+func checkSerializedOrigin(o string) error {
+	u, err := url.Parse(o)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "":
+		return errors.New("want an origin, scheme://host[:port] with http or https, such as https://player.example.com")
+	case u.User != nil:
+		return errors.New("no user: an origin is scheme://host[:port]")
+	case u.Path != "" || u.RawPath != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return errors.New("no path, query or fragment, not even a trailing slash: a browser sends its origin as scheme://host[:port]")
+	}
+	host, port := u.Hostname(), u.Port()
+	if ip, err := netip.ParseAddr(host); err == nil {
+		host = ip.String()
+		if ip.Is6() {
+			host = "[" + host + "]"
+		}
+	} else {
+		for i := 0; i < len(host); i++ {
+			c := host[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+				return errors.New("the host must be an ASCII host name (a Unicode one as its xn-- form) or an IP address, without wildcards: list each origin")
+			}
+		}
+		host = strings.ToLower(host)
+	}
+	want := u.Scheme + "://" + host
+	if port != "" { // "host:" has none, as browsers read it
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return errors.New("the port must be a number from 1 to 65535")
+		}
+		if !(u.Scheme == "http" && n == 80 || u.Scheme == "https" && n == 443) {
+			want += ":" + strconv.Itoa(n)
+		}
+	}
+	if want != o {
+		return fmt.Errorf("a browser sends this origin as %s: write it so", want)
+	}
+	return nil
 }

@@ -67,6 +67,12 @@
 //	-log-format text|json    the format of the log on stderr (default text)
 //	-metrics-addr host:port  serve Prometheus metrics at /metrics on a
 //	                         listener of its own (default: none)
+//	-cors-origins ORIGINS    comma-separated origins (scheme://host[:port],
+//	                         exactly as browsers send them) whose players may
+//	                         read the media, with credentials; or * for any
+//	                         origin without credentials (default: none, a
+//	                         page on another origin is refused before it
+//	                         spends a link)
 //
 // A bad value stops the server with a message and exit status 2. A shared
 // store that does not answer does not stop it: /healthz answers 503, and so

@@ -186,6 +186,11 @@ func (s *server) options() []privatevideo.Option {
 	if len(s.cfg.trustedProxies) > 0 {
 		opts = append(opts, privatevideo.WithTrustedProxies(s.cfg.trustedProxies...))
 	}
+	if len(s.cfg.corsOrigins) > 0 {
+		// Players on these origins may read the media; a page on any other
+		// origin is refused before it spends a link (origin-not-allowed).
+		opts = append(opts, privatevideo.WithCORS(s.cfg.corsOrigins...))
+	}
 	if s.metrics != nil {
 		// The library logs each release itself (WithLogger); this counts them.
 		opts = append(opts, privatevideo.WithReleaseHook(s.metrics.releases.Observe))
@@ -211,13 +216,24 @@ func (s *server) routes(a *api) http.Handler {
 	// Player answers the player page at /vod/{id} and passes the assets on.
 	media := s.mw.Player(s.media)
 	prefix := s.mw.Layout().Prefix
-	return withoutBody(s.mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	guarded := withoutBody(s.mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, prefix) {
 			media.ServeHTTP(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})))
+	// Forward-auth (auth.go) comes before the middleware: its requests name
+	// a media path in X-Original-URI, a rewrite header the middleware
+	// refuses on any other path, and it runs the middleware on that path.
+	auth := newForwardAuth(s.mw, s.cfg.trustedProxies, s.log)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == authPath {
+			auth.ServeHTTP(w, r)
+			return
+		}
+		guarded.ServeHTTP(w, r)
+	})
 }
 
 // withoutBody keeps request bodies for the API alone, which reads them
@@ -277,6 +293,9 @@ func (s *server) banner(ctx context.Context, ln, mln net.Listener, out io.Writer
 	}
 	fmt.Fprintf(&b, "  Sessions:   %s, %s\n", mode, s.cfg.sessionTTL)
 	fmt.Fprintf(&b, "  Store:      %s\n", s.cfg.store)
+	if len(s.cfg.corsOrigins) > 0 {
+		fmt.Fprintf(&b, "  CORS:       %s\n", strings.Join(s.cfg.corsOrigins, ", "))
+	}
 	if s.cfg.apiKeyGenerated {
 		fmt.Fprintf(&b, "  API key:    %s\n", s.cfg.apiKey)
 	} else {
