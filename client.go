@@ -1,6 +1,7 @@
 package privatevideo
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
@@ -56,17 +57,30 @@ func containsFold(s, sub string) bool {
 	return false
 }
 
-// clientID identifies the client of r for the grace window: its address and
-// User-Agent, hashed so that the store keeps neither. A forwarded hop that
-// cannot be read as an address goes into the hash as it was written, so
-// that two clients behind a trusted proxy never become one.
+// clientID identifies the client of r for the grace window: by default its
+// address and User-Agent, else the key of WithClientKey, hashed so that the
+// store keeps neither. A forwarded hop that cannot be read as an address
+// goes into the default hash as it was written, so that two clients behind
+// a trusted proxy never become one.
 func (m *Middleware) clientID(r *http.Request) string {
 	addr, unread := m.clientIP(r)
-	ip := addr.As16()
 	var buf [16 + 256]byte
-	b := append(append(buf[:0], ip[:]...), r.UserAgent()...)
-	if unread != "" {
-		b = append(append(b, 0), unread...)
+	var b []byte
+	if m.clientKey != nil {
+		key := m.clientKey(r, addr)
+		if key == "" {
+			// A client like no other: 16 random bytes match nobody.
+			rand.Read(buf[:16])
+			return base64.RawURLEncoding.EncodeToString(buf[:16])
+		}
+		// "k" sets these hashes apart from the default ones.
+		b = append(append(buf[:0], 'k', 0), key...)
+	} else {
+		ip := addr.As16()
+		b = append(append(buf[:0], ip[:]...), r.UserAgent()...)
+		if unread != "" {
+			b = append(append(b, 0), unread...)
+		}
 	}
 	sum := sha256.Sum256(b)
 	var out [22]byte // 16 bytes in unpadded base64

@@ -51,6 +51,7 @@ type config struct {
 	errorHandler     ErrorHandler
 	cookie           cookieConfig
 	trustedProxies   []netip.Prefix
+	clientKey        func(r *http.Request, addr netip.Addr) string // nil: address and User-Agent
 	previewAgents    []string
 	logger           *slog.Logger
 	onDecision       func(Decision)
@@ -280,6 +281,35 @@ func WithTrustedProxies(prefixes ...netip.Prefix) Option {
 			}
 		}
 		c.trustedProxies = append([]netip.Prefix(nil), prefixes...)
+	}
+}
+
+// WithClientKey says what a client is, for the grace and retry windows:
+// within them, a request whose key equals the redeeming request's gets a
+// session of its own (the player's parallel first requests, a retry), and
+// any other is refused. The default key is the client's address and
+// User-Agent.
+//
+// key gets the request and its client's address, read with the trusted
+// proxies' rules (WithTrustedProxies): the connection's peer, or the
+// nearest forwarded hop that is not a trusted proxy. It may use either or
+// neither: an app's device ID, an authenticated user from the request's
+// context. Keys are hashed before they reach the store. An empty key is a
+// client like no other: it is never let in by the windows. A key must not
+// be something any client can copy, or the window opens to everyone who
+// has the link for its few seconds:
+//
+//	// One key per signed-in user, whatever their address.
+//	privatevideo.WithClientKey(func(r *http.Request, _ netip.Addr) string {
+//		return userFrom(r.Context()).ID
+//	})
+func WithClientKey(key func(r *http.Request, addr netip.Addr) string) Option {
+	return func(c *config) {
+		if key == nil {
+			c.refuse("WithClientKey", "nil", "a key function is required")
+			return
+		}
+		c.clientKey = key
 	}
 }
 
