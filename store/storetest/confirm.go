@@ -221,30 +221,6 @@ func (s *suite) retryAfterRelease(t *testing.T) {
 	wantErr(t, "the new redeemer after Confirm", err, store.ErrUsed)
 }
 
-// confirmCancelledContext: a confirmation that cannot run is a system
-// failure and leaves the redemption unconfirmed.
-func (s *suite) confirmCancelledContext(t *testing.T) {
-	st := s.newStore(t)
-	tok := s.issue(t, st, "video-a")
-	first := s.redeemed(t, st, tok, "c1", s.at(0))
-	cancelled, cancel := context.WithCancel(context.Background())
-	cancel()
-	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
-	defer cancel()
-	for _, ctx := range []context.Context{cancelled, expired} {
-		err := st.Confirm(ctx, tok, s.at(time.Second))
-		if err == nil || store.IsDenial(err) {
-			t.Fatalf("Confirm with a done context (%v): %v; want a system failure", ctx.Err(), err)
-		}
-	}
-	s.wantReentry(t, st, "retry after cancelled Confirms", s.retryReq(tok, "c1", s.at(grace+time.Second)), first)
-	if err := st.Confirm(context.Background(), tok, s.at(grace+2*time.Second)); err != nil {
-		t.Fatalf("Confirm after cancelled attempts: %v", err)
-	}
-	_, err := st.Redeem(context.Background(), s.retryReq(tok, "c1", s.at(grace+3*time.Second)))
-	wantErr(t, "retry after Confirm", err, store.ErrUsed)
-}
-
 // raceConfirmRetry confirms a redemption while its client retries after the
 // grace and other clients try the token: every other client is refused,
 // the client's retries re-enter the redemption or are refused, and once the

@@ -30,7 +30,7 @@ func RunVideos(t *testing.T, newVideos NewVideos) {
 	t.Run("List", func(t *testing.T) { videosList(t, newVideos(t)) })
 	t.Run("IDsAreExact", func(t *testing.T) { videosExactIDs(t, newVideos(t)) })
 	t.Run("Titles", func(t *testing.T) { videosTitles(t, newVideos(t)) })
-	t.Run("CancelledContext", func(t *testing.T) { videosCancelled(t, newVideos(t)) })
+	t.Run("DoneContext", func(t *testing.T) { videosCancelled(t, newVideos(t)) })
 	t.Run("RaceCreate", func(t *testing.T) { videosRaceCreate(t, newVideos(t)) })
 	t.Run("RaceSetPublic", func(t *testing.T) { videosRaceSetPublic(t, newVideos(t)) })
 }
@@ -185,25 +185,29 @@ func videosTitles(t *testing.T, vs store.Videos) {
 	}
 }
 
-// A cancelled context fails every call, and changes nothing.
+// A context done before the call, cancelled or past its deadline, fails
+// every call with an error wrapping the context's, and changes nothing.
 func videosCancelled(t *testing.T, vs store.Videos) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := vs.Public(ctx, "video-a"); err == nil {
-		t.Error("Public with a cancelled context succeeded")
+	ctx := context.Background()
+	if _, err := vs.Create(ctx, "video-a", "A"); err != nil {
+		t.Fatalf("Create: %v", err)
 	}
-	if _, err := vs.SetPublic(ctx, "video-a", true); err == nil {
-		t.Error("SetPublic with a cancelled context succeeded")
+	for _, c := range doneContexts(t) {
+		_, err := vs.Public(c.ctx, "video-a")
+		wantDone(t, "Public", err, c)
+		_, err = vs.SetPublic(c.ctx, "video-a", true)
+		wantDone(t, "SetPublic of a video that exists", err, c)
+		_, err = vs.SetPublic(c.ctx, "video-b", true)
+		wantDone(t, "SetPublic of a new video", err, c)
+		_, err = vs.Create(c.ctx, "video-c", "C")
+		wantDone(t, "Create", err, c)
+		_, err = vs.List(c.ctx)
+		wantDone(t, "List", err, c)
 	}
-	if _, err := vs.Create(ctx, "video-b", "B"); err == nil {
-		t.Error("Create with a cancelled context succeeded")
-	}
-	if _, err := vs.List(ctx); err == nil {
-		t.Error("List with a cancelled context succeeded")
-	}
-	wantPublic(t, vs, "after a cancelled SetPublic", "video-a", false)
-	if l := list(t, vs); len(l) != 0 {
-		t.Fatalf("List after cancelled calls: %+v", l)
+	wantPublic(t, vs, "after failed calls", "video-a", false)
+	wantPublic(t, vs, "after failed calls", "video-b", false)
+	if l := list(t, vs); !slices.Equal(l, []store.Video{{ID: "video-a", Title: "A"}}) {
+		t.Fatalf("List after failed calls: %+v; want only video-a, private, titled A", l)
 	}
 }
 
