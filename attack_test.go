@@ -1011,31 +1011,6 @@ func TestAttackEarlyHintsThroughReverseProxyLoseSessionFinding(t *testing.T) {
 	}
 }
 
-// FINDING (functional, DESIGN.md "Mounted under a sub-path … every URL and
-// cookie path the middleware emits follows the outer path"): under
-// http.StripPrefix("/app", …) the 307 of a query token points at /vod/…
-// (outside the mount) and the cookie's Path is /vod/…, which the browser
-// never sends back to /app/vod/….
-func TestAttackSubPathMountFinding(t *testing.T) {
-	t.Skip("issue 11, mount anywhere: the middleware does not learn the outer path yet")
-	mw, err := privatevideo.New([]privatevideo.Key{newKey(t)}, privatevideo.WithInsecureCookies())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(http.StripPrefix("/app", mw.Handler(mediaHandler())))
-	defer srv.Close()
-	f := &fixture{t: t, mw: mw, srv: srv}
-	tok := mustIssue(t, mw, "v1")
-	res := f.get(f.player("p"), "/app/vod/v1/a.ts?token="+tok)
-	if loc := res.header.Get("Location"); !strings.HasPrefix(loc, "/app/vod/") {
-		t.Errorf("307 Location %q, want it under /app", loc)
-	}
-	res = f.get(f.player("p"), "/app"+tokenPath("v1", tok, "a.ts"))
-	if c := res.header.Get("Set-Cookie"); !strings.Contains(c, "Path=/app/vod/") {
-		t.Errorf("Set-Cookie %q, want Path under /app", c)
-	}
-}
-
 // FINDING (functional, d): a gzip answer under a playlist's name that is
 // not a playlist (an origin's error page, a mislabelled file) is decoded,
 // found not to be a playlist, and then sent decoded while Content-Encoding

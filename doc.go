@@ -17,14 +17,29 @@
 //
 // See Layout for the URL grammar; every name in it is configurable.
 //
+// # Mounting
+//
+// The middleware may sit under a path of the application's, /media say,
+// with no option: behind http.StripPrefix (it compares the server's
+// RequestURI with the path it sees) or under a router that routes on the
+// mount and leaves it in the path (chi's Mount and Route, a ServeMux pattern
+// such as "/media/" or "/t/{tenant}/": it reads r.Pattern and its path
+// values). Every URL and cookie path it emits (the session cookie's Path,
+// the redirect of a query token, the player page's media URLs) is built
+// under the mount, and a routed mount stays in the path the wrapped handler
+// sees (/media/vod/{id}/{asset}). A mount must be made of segments of the
+// asset grammar; a request under any other is refused as malformed. A path
+// that holds the prefix after segments no router matched is not under any
+// mount, and is refused (row 1).
+//
 // # What each request gets
 //
 // The first row that matches decides:
 //
-//  1. Not under the layout's prefix: passed through untouched (unless some
-//     server would read the path as under it, or it holds the prefix later
-//     on, as a router's mount that does not strip its path would hand it:
-//     see Asset paths; mount with http.StripPrefix).
+//  1. Not under the layout's prefix, below the mount: passed through
+//     untouched (unless some server would read the path as under it, or it
+//     holds the prefix later on where no router put a mount: see Asset
+//     paths and Mounting).
 //  2. A public video (WithPublic says so; by default none is): passed
 //     through, token and session parameters and the session cookie removed.
 //  3. OPTIONS: answered by the middleware itself, never by the handler (many
