@@ -6,8 +6,14 @@
 // released, and the token is issued again; one whose session came back is
 // confirmed. The middleware drives it; an
 // application only picks one (memory for one process, Redis or PostgreSQL
-// for several replicas) and never calls it directly. A third-party store
-// proves itself by passing the conformance suite in package storetest.
+// for several replicas) and never calls it directly.
+//
+// A store, ours or a third party's, needs this package and nothing of the
+// middleware's: the Store interface, whose doc comments are the whole
+// contract (times, errors, contexts, the order of outcomes), the sentinel
+// errors, and ParseToken (or TokenBytes), which gives a token's one
+// spelling and answers ErrUnknown for a malformed one. It proves itself by
+// passing the conformance suite in package storetest with one call.
 package store
 
 import (
@@ -21,7 +27,8 @@ import (
 // Tokens reach a store from the middleware in canonical form (lower-case
 // UUID, 36 characters) and video IDs already validated. A store still accepts
 // a token in any letter case as the same token, and answers ErrUnknown for a
-// malformed one, never a system failure.
+// malformed one, never a system failure: ParseToken (or TokenBytes, for a
+// binary key) does both, and its error may be returned as it is.
 //
 // Times: every call carries the caller's clock (now, or an expiry computed
 // from it). A store decides expiry by comparing the times it was given, never
@@ -35,7 +42,39 @@ import (
 // package (ErrUnknown, ErrUsed, ErrWrongVideo, ErrRevoked, ErrExists), returned
 // as they are or wrapped. Anything else is a system failure (connection lost,
 // timeout, context cancelled): the middleware answers 503 and nothing is
-// consumed. A store must honour ctx's deadline.
+// consumed.
+//
+// Contexts: a store honours ctx's cancellation and deadline. A call whose
+// ctx is already done when it starts fails before anything else (before
+// looking at the token) with a system failure that wraps ctx.Err(), so
+// that errors.Is(err, context.Canceled) or errors.Is(err,
+// context.DeadlineExceeded) holds, and it changes nothing (storetest checks
+// both on every method). A call whose ctx ends while it runs returns by the
+// deadline; if it fails (wrapping ctx.Err() when the store can tell), its
+// effect is unknown: the engine may have applied it, which is why
+// RedeemRequest.Retry exists.
+//
+// Outcome order: when several outcomes apply to one call at once, the
+// first of these is the answer, in every store:
+//  1. a system failure, a done context first of all;
+//  2. ErrUnknown: a malformed token, no record, or one expired at the
+//     call's time (by the rules of each method below). An expired record
+//     says nothing more, because the engine may already have deleted it:
+//     an expired revoked token is unknown;
+//  3. ErrWrongVideo (Redeem): a token answers about its state only on its
+//     own video, as the request table checks a link against its video
+//     before its state: a revoked or used token asked for on another video
+//     is ErrWrongVideo;
+//  4. ErrRevoked: revocation is final, whoever asks: a revoked token is
+//     neither used nor re-entered, even by its redeemer within the grace;
+//  5. ErrUsed, or ErrExists (Issue);
+//  6. success, a re-entry included.
+//
+// Release keeps its own order, written on it, in the same spirit. A call
+// refused for any of these reasons changes nothing: a wrong-video attempt
+// of the redeemer within the grace is no re-entry. The middleware answers
+// requests that do not redeem (their reason comes from Lookup) in the same
+// order.
 type Store interface {
 	// Issue records token as issued for videoID and redeemable until
 	// expires. It returns ErrExists when the store still holds a record of
@@ -55,7 +94,8 @@ type Store interface {
 	// confirmed (see Confirm); that call succeeds with the first call's
 	// RedeemedAt and Expires, and Reentry set. The re-entry marks the
 	// redemption as delivered more than once, so that Release no longer
-	// undoes it. Everything else fails:
+	// undoes it. Everything else fails, checked in this order (see Outcome
+	// order above):
 	//   - ErrUnknown: never issued, expired unredeemed (not after
 	//     expires), expired redeemed (session over), or evicted;
 	//   - ErrWrongVideo: issued for another video; the token is not

@@ -29,7 +29,9 @@ type Video struct {
 // process, sees its effect. An implementation does not cache.
 //
 // Errors: every method returns nil or a system failure (connection lost,
-// timeout, context cancelled), and honours ctx's deadline. A caller that asks
+// timeout, context cancelled), and honours ctx's cancellation and deadline
+// as Store does: a call whose ctx is already done fails with an error
+// wrapping ctx.Err() and changes nothing. A caller that asks
 // whether a video is public and gets an error must treat the video as
 // private: a store that does not answer never makes a video public.
 type Videos interface {

@@ -7,8 +7,11 @@
 //
 // The suite drives time itself: every call carries a time derived from a
 // fixed base, so expiry is tested without sleeping, and a store that reads
-// its own clock instead of the one it is given fails. It uses the standard
-// library only.
+// its own clock instead of the one it is given fails. Beside each method's
+// contract it checks a context done before the call (cancelled, and past
+// its deadline) on every method, the outcome when several apply at once (the
+// order written on store.Store), and races on one token and on many. It uses
+// the standard library only.
 package storetest
 
 import (
