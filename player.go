@@ -16,6 +16,7 @@ import (
 )
 
 //go:embed player/player.html player/player.js player/player.css player/hls.js/hls.min.js player/hls.js/VERSION
+//go:embed player/shaka/shaka-player.dash-es2021.js player/shaka/VERSION
 var playerFiles embed.FS
 
 var (
@@ -23,11 +24,12 @@ var (
 	playerScript = mustRead("player/player.js")
 	playerStyle  = mustRead("player/player.css")
 	// playerCSP allows the page its own inline script and style (by hash),
-	// scripts from its own origin (the vendored hls.js, which the inline
-	// script adds with its Subresource Integrity), and its own origin for
-	// media, images and the session request: nothing else, so the page makes
-	// no request beyond its origin. hls.js runs without its worker (a blob:
-	// script), which worker-src 'none' states.
+	// scripts from its own origin (the vendored hls.js, or Shaka Player for
+	// DASH, which the inline script adds with its Subresource Integrity),
+	// and its own origin for media, images and the session request: nothing
+	// else, so the page makes no request beyond its origin. hls.js runs
+	// without its worker (a blob: script), which worker-src 'none' states;
+	// Shaka needs one only to transmux MPEG-TS, which CMAF is not.
 	playerCSP = "default-src 'none'; script-src '" + cspHash(playerScript) + "' 'self'; style-src '" + cspHash(playerStyle) +
 		"'; img-src 'self'; media-src 'self' blob:; connect-src 'self'; worker-src 'none'; base-uri 'none'; form-action 'none'"
 	playerReasons = reasonsJSON()
@@ -44,6 +46,13 @@ var (
 // Handler to let one through.
 const playerLibParam = "player.lib"
 
+// playerFormatParam on the page's URL asks for a format: "dash" plays the
+// video's MPD through Shaka Player (player/shaka/README.md) where the
+// layout has one; anything else, or nothing, the HLS through hls.js. Like
+// player.lib, it has a dot, so it is never a token or session parameter,
+// and Handler passes it to the page as it is.
+const playerFormatParam = "player.format"
+
 var (
 	playerLib     = mustRead("player/hls.js/hls.min.js")
 	playerLibName = "hls-" + strings.TrimSpace(mustRead("player/hls.js/VERSION")) + ".min.js"
@@ -52,14 +61,22 @@ var (
 	// the library is about 620 KB as is and 190 KB gzipped. Only the
 	// library is compressed: it holds no secret, the page does (its token),
 	// and a compressed secret next to reflected input is what BREACH reads.
-	playerLibGzip = sync.OnceValue(func() []byte { // started by Player
-		var buf bytes.Buffer
-		zw := gzip.NewWriter(&buf) // 44 ms; the best level: 4 × as long for 0.2 %
-		zw.Write([]byte(playerLib))
-		zw.Close()
-		return buf.Bytes()
-	})
+	playerLibGzip = sync.OnceValue(func() []byte { return gzipped(playerLib) }) // started by Player
+
+	// The DASH player, Shaka's DASH-only build: 500 KB, 170 KB gzipped.
+	dashLib     = mustRead("player/shaka/shaka-player.dash-es2021.js")
+	dashLibName = "shaka-" + strings.TrimSpace(mustRead("player/shaka/VERSION")) + ".dash.js"
+	dashLibSRI  = sriHash(dashLib)
+	dashLibGzip = sync.OnceValue(func() []byte { return gzipped(dashLib) }) // started by Player
 )
+
+func gzipped(s string) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf) // 44 ms for hls.js; the best level: 4 × as long for 0.2 %
+	zw.Write([]byte(s))
+	zw.Close()
+	return buf.Bytes()
+}
 
 func mustRead(name string) string {
 	b, err := playerFiles.ReadFile(name)
@@ -92,10 +109,10 @@ func reasonsJSON() string {
 
 // playerData fills player.html.
 type playerData struct {
-	Title, Video, HLS, MP4, Poster, Session, Mode, Param, Reasons string
-	LibParam, Lib, LibIntegrity                                   string
-	Script                                                        template.JS
-	Style                                                         template.CSS
+	Title, Video, HLS, DASH, MP4, Poster, Session, Mode, Param, Reasons string
+	Format, LibParam, Lib, LibIntegrity                                 string
+	Script                                                              template.JS
+	Style                                                               template.CSS
 }
 
 // Player returns a handler that answers each video's player page (the request
@@ -109,12 +126,15 @@ type playerData struct {
 // with hls.js (vendored, served by Player at the page's own URL plus
 // ?player.lib=hls-{version}.min.js) wherever the browser has Media Source
 // Extensions, natively where it has none (iOS Safari), and its MP4 as the
-// last resort. For a private video it first opens the session through the
-// session endpoint, and says in words why playback is refused when it is
-// (link already used, expired, revoked, service unavailable). It works in
-// cookie and page-bound mode.
+// last resort. Asked for DASH (?player.format=dash on the page's URL), it
+// plays the video's MPD with Shaka Player instead (vendored, served the same
+// way), where the layout has a DASH asset. For a private video it first
+// opens the session through the session endpoint, and says in words why
+// playback is refused when it is (link already used, expired, revoked,
+// service unavailable). It works in cookie and page-bound mode.
 func (m *Middleware) Player(next http.Handler) http.Handler {
 	go playerLibGzip() // before the first page asks for it
+	go dashLibGzip()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		a := accessFrom(r.Context())
@@ -153,6 +173,10 @@ func (m *Middleware) servePlayer(w http.ResponseWriter, r *http.Request, video s
 		LibParam: playerLibParam, Lib: playerLibName, LibIntegrity: playerLibSRI,
 		Script: template.JS(playerScript), Style: template.CSS(playerStyle),
 	}
+	dash := l.DASH != "" && r.URL.Query().Get(playerFormatParam) == "dash"
+	if dash {
+		d.Format, d.Lib, d.LibIntegrity = "dash", dashLibName, dashLibSRI
+	}
 	if m.pageBound {
 		d.Mode = "page"
 	}
@@ -166,6 +190,9 @@ func (m *Middleware) servePlayer(w http.ResponseWriter, r *http.Request, video s
 		d.Session = base + l.SessionEndpoint
 	}
 	d.HLS, d.MP4, d.Poster = base+l.HLS, base+l.MP4, base+l.Thumbnail
+	if dash {
+		d.DASH = base + l.DASH
+	}
 
 	var buf bytes.Buffer
 	if err := playerPage.Execute(&buf, d); err != nil {
@@ -187,9 +214,15 @@ func (m *Middleware) servePlayer(w http.ResponseWriter, r *http.Request, video s
 	}
 }
 
-// servePlayerLib answers the page's request for its copy of hls.js.
+// servePlayerLib answers the page's request for its copy of hls.js or of
+// Shaka Player.
 func servePlayerLib(w http.ResponseWriter, r *http.Request, name string) {
-	if name != playerLibName {
+	lib, libGzip := playerLib, playerLibGzip
+	switch name {
+	case playerLibName:
+	case dashLibName:
+		lib, libGzip = dashLib, dashLibGzip
+	default:
 		http.NotFound(w, r) // another version, or none of ours
 		return
 	}
@@ -207,9 +240,9 @@ func servePlayerLib(w http.ResponseWriter, r *http.Request, name string) {
 	} else {
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	}
-	body := []byte(playerLib)
+	body := []byte(lib)
 	if acceptsGzip(r.Header.Values("Accept-Encoding")) {
-		body = playerLibGzip()
+		body = libGzip()
 		h.Set("Content-Encoding", "gzip")
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))

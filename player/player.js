@@ -2,14 +2,16 @@
 // HLS plays through hls.js wherever the browser has Media Source Extensions
 // (desktop browsers, Android, iPadOS; Chromium claims native HLS but fails on
 // fMP4 with AES-128 and alternate audio), natively where it has none (iOS
-// Safari), and the MP4 is the last resort. It talks to its own origin only,
-// hls.js included (the page's own URL with ?player.lib=…).
+// Safari), and the MP4 is the last resort. Asked for DASH (the page's URL
+// with ?player.format=dash), it plays the MPD through Shaka Player instead
+// of hls.js, with the same fallbacks. It talks to its own origin only, the
+// library included (the page's own URL with ?player.lib=…).
 //
 // For a private video it first opens the session (POST to the session
 // endpoint), so that a refusal is explained before any media is requested;
 // in page-bound mode it keeps the session in sessionStorage, which survives a
 // reload but no other tab. The session token it holds goes on every media URL
-// (hls.js's requests included), so the page plays where the browser keeps no
+// (hls.js's and Shaka's requests included), so the page plays where the browser keeps no
 // cookie too (a cross-site iframe); in cookie mode the cookie travels as well
 // and is what lets a reload reopen the session.
 "use strict";
@@ -53,7 +55,9 @@
     return reason || "store-unavailable";
   };
 
-  // hls.js loads while the session opens, and only where it can run.
+  // The library (hls.js, or Shaka Player for DASH) loads while the session
+  // opens, and only where it can run.
+  const dash = d.format === "dash";
   const mse = "ManagedMediaSource" in window || "MediaSource" in window;
   const library = !mse
     ? Promise.resolve(null)
@@ -61,7 +65,7 @@
         const s = document.createElement("script");
         s.src = withParam(location.href.split("#")[0], d.libParam, d.lib);
         s.integrity = d.libIntegrity;
-        s.onload = () => resolve(window.Hls || null);
+        s.onload = () => resolve((dash ? window.shaka : window.Hls) || null);
         s.onerror = () => resolve(null); // blocked or altered: the MP4 is left
         document.head.append(s);
       });
@@ -85,13 +89,18 @@
   }
 
   Promise.all([openSession(), library])
-    .then(([token, Hls]) => {
+    .then(([token, lib]) => {
+      const Hls = dash ? null : lib;
+      const shaka = dash ? lib : null;
+      if (shaka) shaka.polyfill.installAll();
       const sources = [];
+      if (shaka && shaka.Player.isBrowserSupported()) sources.push({ engine: "shaka", url: d.dash });
       if (Hls && Hls.isSupported()) sources.push({ engine: "hls.js", url: d.hls });
       else if (!mse && video.canPlayType("application/vnd.apple.mpegurl")) sources.push({ engine: "native", url: d.hls });
       sources.push({ engine: "mp4", url: d.mp4 });
       let current = -1;
       let hls = null;
+      let player = null; // Shaka's
       // The viewer's wish to play, kept across sources: a failed source
       // pauses the video without a pause of the viewer's.
       let playWanted = !video.paused;
@@ -102,9 +111,10 @@
 
       // failed asks why the current source failed, without redeeming
       // anything (HEAD never redeems): a refusal is said, a playback
-      // failure moves on to the next source.
+      // failure moves on to the next source. A failure the player rides
+      // out (fatal false) is only explained if it was a refusal.
       let handled = -1;
-      const failed = async (url) => {
+      const failed = async (url, fatal = true) => {
         const failing = current;
         if (handled === failing) return; // one answer per source
         handled = failing;
@@ -116,14 +126,23 @@
           reason = "store-unavailable";
         }
         if (failing !== current) return; // already moved on
+        if (reason === "playback" && !fatal) {
+          handled = -1; // the player goes on; a later failure is asked again
+          return;
+        }
         if (reason === "playback" && current + 1 < sources.length) return next();
         say(reason);
       };
 
-      const next = () => {
+      const next = async () => {
         if (hls) {
           hls.destroy();
           hls = window.__pvHls = null;
+        }
+        if (player) {
+          const done = player;
+          player = window.__pvShaka = null;
+          await done.destroy().catch(() => {}); // lets go of the video first
         }
         const source = sources[++current];
         video.dataset.engine = source.engine;
@@ -132,6 +151,7 @@
         // a failed one played) still wants it: a new src pauses the video.
         const wanted = playWanted || !video.paused;
         const resume = () => wanted && video.play().catch(() => {});
+        if (source.engine === "shaka") return playDASH(source, wanted, resume);
         if (source.engine !== "hls.js") {
           video.src = withSession(source.url, token);
           resume();
@@ -172,9 +192,44 @@
         }
       };
 
+      // playDASH plays the MPD through Shaka Player, which loads nothing
+      // before the viewer plays or seeks (as preload="none" would).
+      const playDASH = (source, wanted, resume) => {
+        const p = new shaka.Player();
+        player = window.__pvShaka = p; // for tests and the console
+        const fail = (err) => {
+          if (player !== p) return; // a source already left
+          const e = (err && err.detail) || err || {};
+          const url = e.data && typeof e.data[0] === "string" ? e.data[0] : source.url;
+          failed(url, e.severity !== shaka.util.Error.Severity.RECOVERABLE);
+        };
+        p.addEventListener("error", fail);
+        // Every request Shaka makes (MPD, init sections, segments) carries
+        // the session; none goes beyond the page's origin.
+        p.getNetworkingEngine().registerRequestFilter((_, request) => {
+          request.uris = request.uris.map((u) => withSession(u, token));
+        });
+        const attached = p.attach(video);
+        attached.catch(fail);
+        const start = () => {
+          video.removeEventListener("play", start);
+          video.removeEventListener("seeking", start);
+          const at = video.currentTime || null;
+          attached.then(() => player === p && p.load(source.url, at, "application/dash+xml")).catch(fail);
+        };
+        video.addEventListener("play", start);
+        video.addEventListener("seeking", start);
+        if (wanted) {
+          start(); // no play event comes if the video is still unpaused
+          resume();
+        }
+      };
+
       video.addEventListener("error", () => {
-        // hls.js reports its own media errors, with a chance to recover.
-        if (sources[current].engine !== "hls.js") failed(sources[current].url);
+        // hls.js and Shaka report their own media errors (hls.js with a
+        // chance to recover).
+        const engine = sources[current].engine;
+        if (engine !== "hls.js" && engine !== "shaka") failed(sources[current].url);
       });
       video.poster = withSession(d.poster, token);
       next();

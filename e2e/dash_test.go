@@ -1,0 +1,209 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/privatevideo/privatevideo"
+)
+
+// dashPage is the player page URL asking for DASH.
+func dashPage(page string) string { return page + "&player.format=dash" }
+
+// wantDASHByShaka checks that the requests played the DASH through Shaka
+// Player: the MPD, the init sections it shares with the HLS and a segment
+// of each given rendition, all fetched by script, all answered; no MP4, and
+// nothing of the HLS but those init sections (no playlist, key or
+// encrypted segment).
+func wantDASHByShaka(t *testing.T, what string, reqs []request, renditions ...string) {
+	t.Helper()
+	m := media(reqs)
+	if len(m["dash/manifest.mpd"]) == 0 {
+		t.Errorf("%s: dash/manifest.mpd never requested", what)
+	}
+	for _, r := range renditions {
+		if len(m["hls/"+r+"/init.mp4"]) == 0 {
+			t.Errorf("%s: hls/%s/init.mp4 never requested", what, r)
+		}
+		segs := 0
+		for _, s := range segments {
+			segs += len(m["dash/"+r+"/"+s])
+		}
+		if segs == 0 {
+			t.Errorf("%s: no DASH segment of %s requested", what, r)
+		}
+	}
+	for asset, rs := range m {
+		for _, r := range rs {
+			switch {
+			case strings.HasPrefix(asset, "mp4/"):
+				t.Errorf("%s: the MP4 was requested: %+v", what, r)
+			case strings.HasPrefix(asset, "hls/") && !strings.HasSuffix(asset, "/init.mp4"):
+				t.Errorf("%s: the HLS's %s was requested: %+v", what, asset, r)
+			case !strings.HasPrefix(asset, "dash/") && !strings.HasPrefix(asset, "hls/"):
+				// the poster
+			case r.Dest != "empty":
+				t.Errorf("%s: %s fetched by %q, not by Shaka", what, asset, r.Dest)
+			case r.Status != 200 && r.Status != 206:
+				t.Errorf("%s: %s answered %d", what, asset, r.Status)
+			}
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
+// wantShakaLibrary checks that the page loaded Shaka Player, and only it,
+// once from its own URL.
+func wantShakaLibrary(t *testing.T, what string, reqs []request) {
+	t.Helper()
+	wantLibrary(t, what, reqs, 1)
+	for _, r := range reqs {
+		if lib := query(t, r.URL).Get("player.lib"); lib != "" && !strings.HasPrefix(lib, "shaka-") {
+			t.Fatalf("%s: the page loaded %s, not Shaka", what, lib)
+		}
+	}
+}
+
+// wantLoadedByShaka checks, from the page's side (Resource Timing, which
+// counts what the HTTP cache answered too), that the page in ctx loaded the
+// MPD and DASH segments by script, and no MP4 and no HLS segment.
+func wantLoadedByShaka(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`performance.getEntriesByType("resource").map((e) => e.initiatorType + " " + new URL(e.name).pathname)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mpd, segs := 0, 0
+	for _, l := range loaded {
+		by, p, _ := strings.Cut(l, " ")
+		switch {
+		case strings.Contains(p, "/mp4/") || strings.Contains(p, "/hls/") && !strings.HasSuffix(p, "/init.mp4"):
+			t.Fatalf("%s: the page loaded %s: %q", what, p, loaded)
+		case (strings.Contains(p, "/dash/") || strings.Contains(p, "/hls/")) && by != "fetch":
+			t.Fatalf("%s: %s loaded by %s, not Shaka: %q", what, p, by, loaded)
+		case strings.HasSuffix(p, "/dash/manifest.mpd"):
+			mpd++
+		case strings.HasSuffix(p, ".m4s"):
+			segs++
+		}
+	}
+	if mpd != 1 || segs < 2 {
+		t.Fatalf("%s: %d MPDs and %d segments loaded: %q", what, mpd, segs, loaded)
+	}
+}
+
+// shakaHeights are the heights of the variants Shaka offers, the active
+// one first.
+const shakaHeights = `(() => {
+	const p = window.__pvShaka, tracks = p ? p.getVariantTracks() : [];
+	return tracks.filter((t) => t.active).concat(tracks.filter((t) => !t.active)).map((t) => t.height);
+})()`
+
+// Cookie mode: asked for DASH, the page plays the MPD through Shaka
+// (never the HLS, never the MP4), both video renditions and the audio, and
+// plays on after a reload; another browser is refused in words.
+func TestPlayerDASHCookieMode(t *testing.T) {
+	f := server(t)
+	ctx := browser(t)
+	page := dashPage(f.playerURL(t))
+
+	st := plays(t, ctx, "first open", "shaka", chromedp.Navigate(page))
+	// Shaka attaches its MediaSource through a <source> child, not src.
+	src, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("video").currentSrc`))
+	if err != nil || !strings.HasPrefix(src, "blob:") || !strings.HasSuffix(st.Playing, "/dash/manifest.mpd") {
+		t.Fatalf("first open: not Shaka over MSE playing the MPD: %q %v %+v", src, err, st)
+	}
+	heights, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](shakaHeights))
+	if err != nil || len(heights) != 2 || heights[0] != st.Height {
+		t.Fatalf("first open: Shaka's variants %v (%v), on screen %dp", heights, err, st.Height)
+	}
+	// The other rendition, by hand.
+	other := heights[1]
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`(() => {
+		const p = window.__pvShaka;
+		p.configure({ abr: { enabled: false } });
+		p.selectVariantTrack(p.getVariantTracks().find((t) => t.height === %d), true);
+		return true;
+	})()`, other))); err != nil {
+		t.Fatal(err)
+	}
+	from := state(t, ctx).Time
+	waitFor(t, ctx, fmt.Sprintf("switch to %dp", other), fmt.Sprintf(`v.videoHeight === %d && !v.paused && v.currentTime > %f`, other, from+0.3))
+	if audio, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector("video").webkitAudioDecodedByteCount`)); err != nil || audio == 0 {
+		t.Fatalf("no audio decoded (%d bytes, %v)", audio, err)
+	}
+	reqs := f.log.since(0)
+	wantDASHByShaka(t, "first open", reqs, "360p", "180p", "audio")
+	wantShakaLibrary(t, "first open", reqs)
+	for _, r := range reqs {
+		if strings.Contains(r.URL, "/dash/") && (!r.Cookie || query(t, r.URL).Get("avh") == "") {
+			t.Fatalf("cookie mode: %s came without the cookie and the session token (%+v)", r.URL, r)
+		}
+	}
+
+	plays(t, ctx, "reload", "shaka", chromedp.Reload())
+	wantLoadedByShaka(t, ctx, "reload") // from the browser's cache, partly
+
+	f.clock.Advance(privatevideo.DefaultGrace + time.Second)
+	browser2, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+	defer cancel()
+	mark := f.log.len()
+	if reason := refused(t, browser2, "another browser", page); reason != "token-used" {
+		t.Fatalf("another browser: reason %q, want token-used", reason)
+	}
+	for _, r := range f.log.since(mark) {
+		if r.Status == 200 && (strings.Contains(r.URL, "/dash/") || strings.Contains(r.URL, "/hls/")) {
+			t.Fatalf("another browser got media: %+v", r)
+		}
+	}
+}
+
+// Page-bound mode: no cookie; Shaka's request filter puts the page's
+// session token on the MPD, the init sections and every segment; reload
+// plays again on the session the page kept; a new tab is refused.
+func TestPlayerDASHPageBoundMode(t *testing.T) {
+	f := server(t, privatevideo.WithPageBound())
+	ctx := browser(t)
+	page := dashPage(f.playerURL(t))
+
+	plays(t, ctx, "first open", "shaka", chromedp.Navigate(page))
+	waitFor(t, ctx, "two seconds in", `v.currentTime > 2`)
+	reqs := f.log.since(0)
+	wantDASHByShaka(t, "first open", reqs, "audio")
+	wantShakaLibrary(t, "first open", reqs)
+	session := ""
+	for asset, rs := range media(reqs) {
+		for _, r := range rs {
+			avh := query(t, r.URL)["avh"]
+			if len(avh) != 1 || r.Cookie {
+				t.Fatalf("page-bound: %s with session tokens %q, cookie %v", asset, avh, r.Cookie)
+			}
+			if session == "" {
+				session = avh[0]
+			} else if avh[0] != session {
+				t.Fatalf("page-bound: %s with another session token", asset)
+			}
+		}
+	}
+
+	mark := f.log.len()
+	plays(t, ctx, "reload", "shaka", chromedp.Reload())
+	for _, r := range f.log.since(mark) {
+		if strings.HasSuffix(r.path(), "/session") {
+			t.Fatalf("reload: the page opened a new session (%+v); it keeps its own", r)
+		}
+	}
+
+	tab, cancel := chromedp.NewContext(ctx) // a new tab, same browser context
+	defer cancel()
+	if reason := refused(t, tab, "a new tab", page); reason != "token-used" {
+		t.Fatalf("a new tab: reason %q, want token-used", reason)
+	}
+}
