@@ -8,7 +8,11 @@ import (
 	"testing"
 
 	"github.com/privatevideo/privatevideo"
+	pvedge "github.com/privatevideo/privatevideo/edge"
 )
+
+// videoJSON is a video as the API answers it.
+type videoJSON = pvedge.VideoResource
 
 // The API's refusals: every one a problem+json with a reason.
 func TestAPIErrors(t *testing.T) {
@@ -38,7 +42,7 @@ func TestAPIErrors(t *testing.T) {
 		{"PATCH another letter case", key, "PATCH", "/videos/demo", `{"Public": true}`, 400, "bad-request"},
 		{"PATCH duplicate field", key, "PATCH", "/videos/demo", `{"public": false, "public": true}`, 400, "bad-request"},
 		{"PATCH two objects", key, "PATCH", "/videos/demo", `{"public": true} {"public": false}`, 400, "bad-request"},
-		{"PATCH too large", key, "PATCH", "/videos/demo", `{"public": true}` + strings.Repeat(" ", maxBody), 400, "bad-request"},
+		{"PATCH too large", key, "PATCH", "/videos/demo", `{"public": true}` + strings.Repeat(" ", pvedge.MaxBodyBytes), 400, "bad-request"},
 		{"PATCH empty", key, "PATCH", "/videos/demo", "", 400, "bad-request"},
 		{"DELETE malformed token", key, "DELETE", "/videos/demo/tokens/not-a-token", "", 400, "malformed"},
 		{"DELETE unknown token", key, "DELETE", "/videos/demo/tokens/" + privatevideo.NewToken(), "", 404, "token-unknown"},

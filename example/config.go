@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/privatevideo/privatevideo"
+	pvedge "github.com/privatevideo/privatevideo/edge"
 )
 
 // envPrefix starts the environment variable of every flag.
@@ -49,21 +50,7 @@ type config struct {
 
 // storeSpec is the parsed -store value. The URL of a shared store may carry
 // a password: String never shows it.
-type storeSpec struct {
-	kind string // "memory", "redis" or "postgres"
-	url  string
-}
-
-func (s storeSpec) String() string {
-	if s.kind == "memory" {
-		return "memory"
-	}
-	u, err := url.Parse(s.url)
-	if err != nil {
-		return s.kind
-	}
-	return s.kind + " at " + u.Host
-}
+type storeSpec = pvedge.StoreSpec
 
 // errHelp is parseConfig's answer to -help.
 var errHelp = flag.ErrHelp
@@ -292,13 +279,8 @@ func apiKey(given string) (string, bool, error) {
 	if given == "" {
 		return base64.RawURLEncoding.EncodeToString(randomBytes(24)), true, nil
 	}
-	if len(given) < 16 || len(given) > 256 {
-		return "", false, fmt.Errorf("-api-key: want 16 to 256 characters, got %d", len(given))
-	}
-	for i := 0; i < len(given); i++ {
-		if given[i] <= ' ' || given[i] > '~' {
-			return "", false, errors.New("-api-key: want visible ASCII characters only (no spaces)")
-		}
+	if err := pvedge.CheckAPIKey(given); err != nil {
+		return "", false, fmt.Errorf("-api-key: %w", err)
 	}
 	return given, false, nil
 }
@@ -352,20 +334,11 @@ func randomBytes(n int) []byte {
 }
 
 func parseStore(raw string) (storeSpec, error) {
-	if raw == "memory" {
-		return storeSpec{kind: "memory"}, nil
-	}
-	u, err := url.Parse(raw)
+	s, err := pvedge.ParseStoreSpec(raw)
 	if err != nil {
-		return storeSpec{}, errors.New("-store: want memory, redis://… or postgres://… (the URL does not parse)")
+		return s, fmt.Errorf("-store: %w", err)
 	}
-	switch u.Scheme {
-	case "redis", "rediss":
-		return storeSpec{kind: "redis", url: raw}, nil
-	case "postgres", "postgresql":
-		return storeSpec{kind: "postgres", url: raw}, nil
-	}
-	return storeSpec{}, errors.New("-store: want memory, redis://… or postgres://…")
+	return s, nil
 }
 
 func parseOrigin(raw string) (*url.URL, error) {

@@ -5,11 +5,15 @@ go 1.26.8
 require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/privatevideo/privatevideo v0.0.0-00010101000000-000000000000
+	github.com/privatevideo/privatevideo/edge v0.0.0-00010101000000-000000000000
 	github.com/privatevideo/privatevideo/metrics v0.0.0-00010101000000-000000000000
-	github.com/privatevideo/privatevideo/store/pgstore v0.0.0-00010101000000-000000000000
-	github.com/privatevideo/privatevideo/store/redisstore v0.0.0-00010101000000-000000000000
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
+)
+
+require (
+	github.com/privatevideo/privatevideo/store/pgstore v0.0.0-00010101000000-000000000000 // indirect
+	github.com/privatevideo/privatevideo/store/redisstore v0.0.0-00010101000000-000000000000 // indirect
 )
 
 require (
@@ -33,6 +37,7 @@ require (
 
 replace (
 	github.com/privatevideo/privatevideo => ../
+	github.com/privatevideo/privatevideo/edge => ../edge
 	github.com/privatevideo/privatevideo/metrics => ../metrics
 	github.com/privatevideo/privatevideo/store/pgstore => ../store/pgstore
 	github.com/privatevideo/privatevideo/store/redisstore => ../store/redisstore

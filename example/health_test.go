@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 )
+
+func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // wantHealth checks a /healthz answer: its status code, and the state of
 // every dependency.

@@ -4,10 +4,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"regexp"
 	"time"
 
 	"github.com/privatevideo/privatevideo"
+	pvedge "github.com/privatevideo/privatevideo/edge"
 )
 
 // newLogger returns the server's logger: text or JSON lines on w.
@@ -42,15 +42,9 @@ func decisionLogger(log *slog.Logger) func(privatevideo.Decision) {
 	}
 }
 
-// uuidPattern matches anything shaped like a private token.
-var uuidPattern = regexp.MustCompile(`(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
-
 // scrub redacts token-shaped strings from an error message before it is
-// logged: the errors of store drivers are not ours, and a key name or a
-// statement in one could hold a token.
-func scrub(msg string) string {
-	return uuidPattern.ReplaceAllStringFunc(msg, privatevideo.RedactToken)
-}
+// logged (see pvedge.Scrub).
+func scrub(msg string) string { return pvedge.Scrub(msg) }
 
 // libraryDecisionMsg is the message of the decision lines that the library
 // writes to its WithLogger logger.

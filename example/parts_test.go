@@ -78,34 +78,6 @@ func TestDropCookie(t *testing.T) {
 	}
 }
 
-func TestScrub(t *testing.T) {
-	tok := privatevideo.NewToken()
-	got := scrub(`redis: EVALSHA on privatevideo:` + strings.ToUpper(tok) + ` failed`)
-	if strings.Contains(strings.ToLower(got), tok) || !strings.Contains(got, "…") {
-		t.Errorf("scrub left the token: %q", got)
-	}
-}
-
-func TestBearer(t *testing.T) {
-	for _, c := range []struct {
-		header, want string
-		ok           bool
-	}{
-		{"Bearer k3y", "k3y", true},
-		{"bearer k3y", "k3y", true},
-		{"BEARER  k3y ", "k3y", true},
-		{"Basic k3y", "", false},
-		{"Bearer", "", false},
-		{"Bearer ", "", false},
-		{"", "", false},
-	} {
-		got, ok := bearer(c.header)
-		if got != c.want || ok != c.ok {
-			t.Errorf("bearer(%q) = %q, %v", c.header, got, ok)
-		}
-	}
-}
-
 func TestDefaultPublicURL(t *testing.T) {
 	for addr, want := range map[string]string{
 		"127.0.0.1:8080": "http://127.0.0.1:8080",

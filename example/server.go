@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/privatevideo/privatevideo"
+	pvedge "github.com/privatevideo/privatevideo/edge"
 	"github.com/privatevideo/privatevideo/store"
 )
 
@@ -24,7 +24,7 @@ type server struct {
 	log     *slog.Logger
 	store   openedStore
 	tokens  store.Store // the token store as the middleware and the API use it (timed with metrics)
-	cat     *catalogue
+	cat     *pvedge.Catalogue
 	health  *health
 	demo    []string // the demo video IDs; nil in proxy mode
 	media   http.Handler
@@ -37,7 +37,7 @@ type server struct {
 // newServer opens the stores and the media of cfg. Nothing listens yet.
 func newServer(ctx context.Context, cfg config, log *slog.Logger) (*server, error) {
 	s := &server{cfg: cfg, log: log}
-	var demo []video
+	var demo []pvedge.Video
 	if cfg.origin != nil {
 		s.media = originProxy(cfg.origin, cfg.originTimeout, privatevideo.DefaultCookieName, log)
 	} else {
@@ -47,7 +47,7 @@ func newServer(ctx context.Context, cfg config, log *slog.Logger) (*server, erro
 			return nil, fmt.Errorf("the embedded demo media is missing: %v", err)
 		}
 		for _, id := range ids {
-			v := video{ID: id, Title: demoTitles[id]}
+			v := pvedge.Video{ID: id, Title: demoTitles[id]}
 			if v.Title == "" {
 				v.Title = id
 			}
@@ -73,16 +73,16 @@ func newServer(ctx context.Context, cfg config, log *slog.Logger) (*server, erro
 		s.tokens, videos = s.metrics.m.Store(s.tokens), s.metrics.wrapVideos(videos)
 	}
 	timeout := cfg.storeTimeout
-	if cfg.store.kind == "memory" {
+	if cfg.store.Kind == "memory" {
 		timeout = 0 // a map lookup: no deadline to arm on every media request
 	}
 	if cfg.origin != nil {
-		s.cat = newOpenCatalogue(videos, timeout, log)
+		s.cat = pvedge.NewOpenCatalogue(videos, timeout, log)
 	} else {
-		s.cat = newClosedCatalogue(videos, timeout, log, demo...)
+		s.cat = pvedge.NewClosedCatalogue(videos, timeout, log, demo...)
 	}
 	if s.metrics != nil {
-		s.cat.failedClosed = s.metrics.closed.Inc
+		s.cat.OnFailClosed(s.metrics.closed.Inc)
 	}
 	// The probes use the stores themselves: the metrics time viewers' calls.
 	checks := []check{tokenCheck(s.store.Store), videoCheck(s.store.videos)}
@@ -113,7 +113,7 @@ func (s *server) start(ctx context.Context, ln, mln net.Listener, out io.Writer)
 	if s.cfg.keysGenerated {
 		s.log.Warn("no -hash-key: using random session keys; sessions end when the process does")
 	}
-	if s.cfg.store.kind == "memory" && s.cfg.origin != nil {
+	if s.cfg.store.Kind == "memory" && s.cfg.origin != nil {
 		s.log.Warn("memory store: tokens live in this process only; use -store redis://… or postgres://… for several replicas")
 	}
 	if !isLoopback(ln.Addr()) && len(s.cfg.trustedProxies) == 0 {
@@ -129,14 +129,17 @@ func (s *server) start(ctx context.Context, ln, mln net.Listener, out io.Writer)
 		return err
 	}
 	s.mw = mw
-	a := &api{
-		cat:          s.cat,
-		mw:           mw,
-		store:        s.tokens,
-		storeTimeout: s.cfg.storeTimeout,
-		base:         s.cfg.publicURL,
-		keyDigest:    sha256.Sum256([]byte(s.cfg.apiKey)),
-		log:          s.log,
+	a, err := pvedge.NewAPI(pvedge.APIConfig{
+		Catalogue:    s.cat,
+		Middleware:   mw,
+		Tokens:       s.tokens,
+		StoreTimeout: s.cfg.storeTimeout,
+		PublicURL:    s.cfg.publicURL,
+		APIKey:       s.cfg.apiKey,
+		Log:          s.log,
+	})
+	if err != nil {
+		return err
 	}
 	s.http = &http.Server{
 		Handler:           s.routes(a),
@@ -160,7 +163,7 @@ func (s *server) options() []privatevideo.Option {
 	}
 	opts := []privatevideo.Option{
 		privatevideo.WithStore(s.tokens),
-		privatevideo.WithPublic(s.cat.isPublic),
+		privatevideo.WithPublic(s.cat.IsPublic),
 		privatevideo.WithSessionTTL(s.cfg.sessionTTL),
 		privatevideo.WithStoreTimeout(s.cfg.storeTimeout),
 		privatevideo.WithGrace(s.cfg.grace),
@@ -206,12 +209,11 @@ func (s *server) options() []privatevideo.Option {
 // query, token and avh included, for a dot segment or a double slash; the
 // middleware's asset grammar is the one reading of a media path. What it
 // lets through under the prefix is media; the rest is the API's.
-func (s *server) routes(a *api) http.Handler {
+func (s *server) routes(a *pvedge.API) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", s.health)
-	videos := a.handler()
-	mux.Handle("/videos", videos)
-	mux.Handle("/videos/", videos)
+	mux.Handle("/videos", a)
+	mux.Handle("/videos/", a)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { probNotFound.write(w) })
 	// Player answers the player page at /vod/{id} and passes the assets on.
 	media := s.mw.Player(s.media)
@@ -237,14 +239,14 @@ func (s *server) routes(a *api) http.Handler {
 }
 
 // withoutBody keeps request bodies for the API alone, which reads them
-// within bodyTimeout once the caller is authorized. No other request needs
+// within pvedge.DefaultBodyTimeout once the caller is authorized. No other request needs
 // one (the session endpoint's POST is empty): the media handler and the
-// origin get none, and nothing reads it (see refuseBody).
+// origin get none, and nothing reads it (see pvedge.RefuseBody).
 func withoutBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		api := r.URL.Path == "/videos" || strings.HasPrefix(r.URL.Path, "/videos/")
 		if r.ContentLength != 0 && !api { // a body announced, or chunked (-1)
-			refuseBody(w)
+			pvedge.RefuseBody(w)
 			r2 := *r
 			r2.Body, r2.ContentLength = http.NoBody, 0
 			r2.Header = r.Header.Clone()
@@ -373,7 +375,7 @@ func (s *server) serve(ctx context.Context, ln, mln net.Listener, stopSignals fu
 
 // close releases the store.
 func (s *server) close() {
-	s.cat.close()
+	s.cat.Close()
 	if err := s.store.close(); err != nil {
 		s.log.Warn("closing the store", "cause", scrub(err.Error()))
 	}

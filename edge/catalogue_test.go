@@ -1,4 +1,4 @@
-package main
+package edge
 
 import (
 	"context"
@@ -17,28 +17,28 @@ func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func TestCatalogueOpenCreatesOnMentionOnly(t *testing.T) {
 	ctx := context.Background()
-	c := newOpenCatalogue(store.NewMemoryVideos(), time.Second, quietLog())
-	if c.isPublic(ctx, "intro") {
+	c := NewOpenCatalogue(store.NewMemoryVideos(), time.Second, quietLog())
+	if c.IsPublic(ctx, "intro") {
 		t.Fatal("an unknown video is public")
 	}
-	if l, err := c.list(ctx); err != nil || len(l) != 0 {
+	if l, err := c.List(ctx); err != nil || len(l) != 0 {
 		t.Fatalf("the visibility hook created an entry (viewers could grow the catalogue): %+v, %v", l, err)
 	}
-	if _, err := c.mention(ctx, "bad/id"); !errors.Is(err, errNoVideo) {
+	if _, err := c.Mention(ctx, "bad/id"); !errors.Is(err, ErrNoVideo) {
 		t.Fatalf("a malformed ID: %v", err)
 	}
-	v, err := c.mention(ctx, "intro")
-	if err != nil || v != (video{ID: "intro", Title: "intro"}) {
+	v, err := c.Mention(ctx, "intro")
+	if err != nil || v != (Video{ID: "intro", Title: "intro"}) {
 		t.Fatalf("mention = %+v, %v", v, err)
 	}
-	if v, err := c.setPublic(ctx, "intro", true); err != nil || !v.Public || !c.isPublic(ctx, "intro") {
+	if v, err := c.SetPublic(ctx, "intro", true); err != nil || !v.Public || !c.IsPublic(ctx, "intro") {
 		t.Fatalf("setPublic = %+v, %v", v, err)
 	}
 	// A PATCH of a new ID creates it; untitled entries show their ID.
-	if v, err := c.setPublic(ctx, "outro", true); err != nil || v != (video{ID: "outro", Title: "outro", Public: true}) {
+	if v, err := c.SetPublic(ctx, "outro", true); err != nil || v != (Video{ID: "outro", Title: "outro", Public: true}) {
 		t.Fatalf("setPublic on a new ID = %+v, %v", v, err)
 	}
-	if l, err := c.list(ctx); err != nil || len(l) != 2 || l[0].ID != "intro" || l[1] != (video{ID: "outro", Title: "outro", Public: true}) {
+	if l, err := c.List(ctx); err != nil || len(l) != 2 || l[0].ID != "intro" || l[1] != (Video{ID: "outro", Title: "outro", Public: true}) {
 		t.Fatalf("list = %+v, %v", l, err)
 	}
 }
@@ -50,27 +50,27 @@ func TestCatalogueClosed(t *testing.T) {
 	ctx := context.Background()
 	vs := store.NewMemoryVideos()
 	vs.SetPublic(ctx, "someone-elses", true)
-	c := newClosedCatalogue(vs, time.Second, quietLog(), video{ID: "demo", Title: "Demo"}, video{ID: "short", Title: "Short"})
-	if _, err := c.mention(ctx, "other"); !errors.Is(err, errNoVideo) {
+	c := NewClosedCatalogue(vs, time.Second, quietLog(), Video{ID: "demo", Title: "Demo"}, Video{ID: "short", Title: "Short"})
+	if _, err := c.Mention(ctx, "other"); !errors.Is(err, ErrNoVideo) {
 		t.Fatalf("a closed catalogue mentioned an unknown video: %v", err)
 	}
-	if _, err := c.setPublic(ctx, "other", true); !errors.Is(err, errNoVideo) {
+	if _, err := c.SetPublic(ctx, "other", true); !errors.Is(err, ErrNoVideo) {
 		t.Fatalf("a closed catalogue changed an unknown video: %v", err)
 	}
-	if c.isPublic(ctx, "someone-elses") {
+	if c.IsPublic(ctx, "someone-elses") {
 		t.Fatal("a video outside the closed catalogue is public")
 	}
-	if v, err := c.setPublic(ctx, "demo", true); err != nil || v != (video{ID: "demo", Title: "Demo", Public: true}) {
+	if v, err := c.SetPublic(ctx, "demo", true); err != nil || v != (Video{ID: "demo", Title: "Demo", Public: true}) {
 		t.Fatalf("setPublic(demo) = %+v, %v", v, err)
 	}
-	if pub, _ := vs.Public(ctx, "demo"); !pub || !c.isPublic(ctx, "demo") {
+	if pub, _ := vs.Public(ctx, "demo"); !pub || !c.IsPublic(ctx, "demo") {
 		t.Fatal("the visibility did not reach the store")
 	}
-	if v, err := c.mention(ctx, "short"); err != nil || v != (video{ID: "short", Title: "Short"}) {
+	if v, err := c.Mention(ctx, "short"); err != nil || v != (Video{ID: "short", Title: "Short"}) {
 		t.Fatalf("mention(short) = %+v, %v", v, err)
 	}
-	l, err := c.list(ctx)
-	if err != nil || len(l) != 2 || l[0] != (video{ID: "demo", Title: "Demo", Public: true}) || l[1] != (video{ID: "short", Title: "Short"}) {
+	l, err := c.List(ctx)
+	if err != nil || len(l) != 2 || l[0] != (Video{ID: "demo", Title: "Demo", Public: true}) || l[1] != (Video{ID: "short", Title: "Short"}) {
 		t.Fatalf("list = %+v, %v", l, err)
 	}
 }
@@ -78,21 +78,21 @@ func TestCatalogueClosed(t *testing.T) {
 // The catalogue is read by every media request while the API writes it.
 func TestCatalogueConcurrent(t *testing.T) {
 	ctx := context.Background()
-	c := newOpenCatalogue(store.NewMemoryVideos(), time.Second, quietLog())
+	c := NewOpenCatalogue(store.NewMemoryVideos(), time.Second, quietLog())
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
 			for j := range 200 {
 				id := fmt.Sprintf("v%d", j%10)
-				c.mention(ctx, id)
-				c.setPublic(ctx, id, (i+j)%2 == 0)
-				c.isPublic(ctx, id)
-				c.list(ctx)
+				c.Mention(ctx, id)
+				c.SetPublic(ctx, id, (i+j)%2 == 0)
+				c.IsPublic(ctx, id)
+				c.List(ctx)
 			}
 		})
 	}
 	wg.Wait()
-	if l, err := c.list(ctx); err != nil || len(l) != 10 {
+	if l, err := c.List(ctx); err != nil || len(l) != 10 {
 		t.Fatalf("%d videos (%v), want 10", len(l), err)
 	}
 }
@@ -127,20 +127,20 @@ func TestCatalogueFailsClosed(t *testing.T) {
 		t.Run(fmt.Sprint(mode), func(t *testing.T) {
 			ctx := context.Background()
 			bv := &brokenVideos{Videos: store.NewMemoryVideos()}
-			c := newOpenCatalogue(bv, 100*time.Millisecond, quietLog())
+			c := NewOpenCatalogue(bv, 100*time.Millisecond, quietLog())
 			c.retry = 200 * time.Millisecond
-			defer c.close()
+			defer c.Close()
 			var closed atomic.Int64
-			c.failedClosed = func() { closed.Add(1) }
-			if _, err := c.setPublic(ctx, "v", true); err != nil {
+			c.OnFailClosed(func() { closed.Add(1) })
+			if _, err := c.SetPublic(ctx, "v", true); err != nil {
 				t.Fatal(err)
 			}
-			if !c.isPublic(ctx, "v") {
+			if !c.IsPublic(ctx, "v") {
 				t.Fatal("a public video is private while the store works")
 			}
 			bv.mode.Store(mode)
 			start := time.Now()
-			if c.isPublic(ctx, "v") {
+			if c.IsPublic(ctx, "v") {
 				t.Fatal("a public video stayed public with its store failing")
 			}
 			if d := time.Since(start); d > time.Second {
@@ -154,7 +154,7 @@ func TestCatalogueFailsClosed(t *testing.T) {
 			var public atomic.Int64
 			for range 200 {
 				wg.Go(func() {
-					if c.isPublic(ctx, "v") {
+					if c.IsPublic(ctx, "v") {
 						public.Add(1)
 					}
 				})
@@ -180,7 +180,7 @@ func TestCatalogueFailsClosed(t *testing.T) {
 				t.Errorf("%d probes of a down store in 5 retry intervals, want 1 to 5", n)
 			}
 			deadline := time.Now().Add(c.retry + 2*time.Second)
-			for !c.isPublic(ctx, "v") {
+			for !c.IsPublic(ctx, "v") {
 				if time.Now().After(deadline) {
 					t.Fatal("the video stayed private after the store came back")
 				}
@@ -194,15 +194,15 @@ func TestCatalogueFailsClosed(t *testing.T) {
 // stays up.
 func TestCatalogueClientGoneKeepsStoreUp(t *testing.T) {
 	bv := &brokenVideos{Videos: store.NewMemoryVideos()}
-	c := newOpenCatalogue(bv, time.Second, quietLog())
-	c.setPublic(context.Background(), "v", true)
+	c := NewOpenCatalogue(bv, time.Second, quietLog())
+	c.SetPublic(context.Background(), "v", true)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	c.isPublic(ctx, "v")
+	c.IsPublic(ctx, "v")
 	if c.down.Load() {
 		t.Fatal("a cancelled request took the store down")
 	}
-	if !c.isPublic(context.Background(), "v") {
+	if !c.IsPublic(context.Background(), "v") {
 		t.Fatal("the next request does not see the public video")
 	}
 }
@@ -211,11 +211,11 @@ func TestCatalogueClientGoneKeepsStoreUp(t *testing.T) {
 // -store memory; see the redisstore and pgstore BenchmarkVideoPublic for the
 // shared stores.
 func BenchmarkVisibilityMemory(b *testing.B) {
-	c := newOpenCatalogue(store.NewMemoryVideos(), 0, quietLog()) // as the server builds it for -store memory
-	c.setPublic(context.Background(), "v", true)
+	c := NewOpenCatalogue(store.NewMemoryVideos(), 0, quietLog()) // as the server builds it for -store memory
+	c.SetPublic(context.Background(), "v", true)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		c.isPublic(ctx, "v")
+		c.IsPublic(ctx, "v")
 	}
 }

@@ -1,9 +1,8 @@
-package main
+package edge
 
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,7 +25,7 @@ func TestDecodeVisibility(t *testing.T) {
 	for _, c := range []struct {
 		body   string
 		public bool
-		bad    *problem // nil: accepted
+		bad    *Problem // nil: accepted
 	}{
 		{`{"public": true}`, true, nil},
 		{`{"public":false}`, false, nil},
@@ -89,22 +88,24 @@ func (c *countingStore) Issue(ctx context.Context, token, videoID string, expire
 func testAPI(t *testing.T, key string, bodyTimeout time.Duration) (*httptest.Server, *countingStore) {
 	t.Helper()
 	st := &countingStore{Store: store.NewMemory(1024)}
-	mw, err := privatevideo.New([]privatevideo.Key{{Hash: randomBytes(32)}}, privatevideo.WithStore(st), privatevideo.WithInsecureCookies())
+	mw, err := privatevideo.New([]privatevideo.Key{{Hash: make([]byte, 32)}}, privatevideo.WithStore(st), privatevideo.WithInsecureCookies())
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &api{
-		cat: newClosedCatalogue(store.NewMemoryVideos(), time.Second, slog.New(slog.DiscardHandler),
-			video{ID: "demo", Title: "Demo"}, video{ID: "short", Title: "Short"}),
-		mw:           mw,
-		store:        st,
-		storeTimeout: time.Second,
-		base:         "http://media.example.test",
-		keyDigest:    sha256.Sum256([]byte(key)),
-		log:          slog.New(slog.DiscardHandler),
-		bodyTimeout:  bodyTimeout,
+	a, err := NewAPI(APIConfig{
+		Catalogue: NewClosedCatalogue(store.NewMemoryVideos(), time.Second, slog.New(slog.DiscardHandler),
+			Video{ID: "demo", Title: "Demo"}, Video{ID: "short", Title: "Short"}),
+		Middleware:   mw,
+		Tokens:       st,
+		StoreTimeout: time.Second,
+		PublicURL:    "http://media.example.test",
+		APIKey:       key,
+		BodyTimeout:  bodyTimeout,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.handler())
+	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
 	return srv, st
 }

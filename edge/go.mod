@@ -1,0 +1,30 @@
+module github.com/privatevideo/privatevideo/edge
+
+go 1.26.8
+
+replace (
+	github.com/privatevideo/privatevideo => ../
+	github.com/privatevideo/privatevideo/store/pgstore => ../store/pgstore
+	github.com/privatevideo/privatevideo/store/redisstore => ../store/redisstore
+)
+
+require (
+	github.com/privatevideo/privatevideo v0.0.0-00010101000000-000000000000
+	github.com/privatevideo/privatevideo/store/pgstore v0.0.0-00010101000000-000000000000
+	github.com/privatevideo/privatevideo/store/redisstore v0.0.0-00010101000000-000000000000
+	github.com/redis/go-redis/v9 v9.23.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/gorilla/securecookie v1.1.2 // indirect
+	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/pgx/v5 v5.12.0 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
+)
