@@ -1,12 +1,22 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha512"
+	"encoding/base64"
 	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/privatevideo/privatevideo"
 )
@@ -205,5 +215,110 @@ func TestPlayerDASHPageBoundMode(t *testing.T) {
 	defer cancel()
 	if reason := refused(t, tab, "a new tab", page); reason != "token-used" {
 		t.Fatalf("a new tab: reason %q, want token-used", reason)
+	}
+}
+
+// A refusal in the middle of playback (a revoked link, with the revocation
+// check on) is said in words under Shaka too: its error makes the page ask
+// why with a HEAD, which never redeems, and it never falls to the MP4.
+func TestPlayerDASHRefusedMidway(t *testing.T) {
+	f := server(t, privatevideo.WithRevocationCheck(privatevideo.StopPlaying))
+	ctx := browser(t)
+	plain := f.playerURL(t)
+	u, _ := url.Parse(plain)
+
+	plays(t, ctx, "first open", "shaka", chromedp.Navigate(dashPage(plain)))
+	if err := f.mw.Revoke(context.Background(), u.Query().Get("token")); err != nil {
+		t.Fatal(err)
+	}
+	// Past the buffered media: Shaka must fetch again.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const p = window.__pvShaka;
+		p.configure({ abr: { enabled: false } });
+		p.selectVariantTrack(p.getVariantTracks().find((t) => !t.active), true);
+		return true;
+	})()`)); err != nil {
+		t.Fatal(err)
+	}
+	if reason := refusal(t, ctx, "revoked midway"); reason != "token-revoked" {
+		t.Fatalf("revoked midway: reason %q, want token-revoked", reason)
+	}
+	asked := false
+	for _, r := range f.log.since(0) {
+		if strings.Contains(r.URL, "mp4/") {
+			t.Fatalf("a refusal made the page try the MP4: %+v", r)
+		}
+		asked = asked || r.Method == http.MethodHead && strings.Contains(r.URL, "/vod/v1/") && r.Status == http.StatusForbidden
+	}
+	if !asked {
+		t.Fatal("the page never asked why with a HEAD")
+	}
+}
+
+// The page's weight asking for DASH (the HTML and Shaka, as is and
+// gzipped), and its time to first frame in headless Chromium for a viewer
+// who presses play at once: three new links and their reloads, on loopback
+// and on a throttled link. It fails when the library is not what the page
+// says or no frame comes; the figures are reported (go test -v).
+func TestPlayerDASHWeightAndFirstFrame(t *testing.T) {
+	f := server(t)
+	page := dashPage(f.playerURL(t))
+	doc := fetch(t, page, "identity")
+	m := regexp.MustCompile(`data-lib-param="([^"]+)" data-lib="([^"]+)" data-lib-integrity="([^"]+)"`).FindSubmatch(doc.body)
+	if m == nil || !strings.HasPrefix(string(m[2]), "shaka-") {
+		t.Fatalf("the DASH page names no Shaka:\n%s", doc.body)
+	}
+	lib := page + "&" + string(m[1]) + "=" + string(m[2])
+	plain, packed := fetch(t, lib, "identity"), fetch(t, lib, "gzip")
+	sum := sha512.Sum384(plain.body)
+	if "sha384-"+base64.StdEncoding.EncodeToString(sum[:]) != html.UnescapeString(string(m[3])) {
+		t.Fatalf("Shaka as served is not the integrity the page gives (%d bytes)", len(plain.body))
+	}
+	if packed.Header.Get("Content-Encoding") != "gzip" || !bytes.Equal(gunzip(t, packed.body), plain.body) {
+		t.Fatalf("the gzipped library is not the library: %v", packed.Header)
+	}
+	t.Logf("page HTML: %d bytes; Shaka %s: %d bytes, %d as served gzipped", len(doc.body), m[2], len(plain.body), len(packed.body))
+
+	const runs = 3
+	for _, c := range []struct {
+		name     string
+		throttle bool
+	}{{name: "loopback"}, {name: "10 Mbit/s, 40 ms RTT", throttle: true}} {
+		ctx := browser(t)
+		onNewDocument(t, ctx, firstFrameProbe)
+		if c.throttle {
+			_, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) (network.EmulateNetworkConditionsByRuleResult, error) {
+				return cdp.Call(ctx, tg, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+					MatchedNetworkConditions: []*network.Conditions{{Latency: 40, DownloadThroughput: 10e6 / 8, UploadThroughput: 5e6 / 8}},
+				})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := chromedp.Do(ctx, chromedp.Navigate(f.srv.URL+"/vod/v1")); err != nil { // warm up: a denial page
+			t.Fatal(err)
+		}
+		times := map[string][]float64{}
+		for range runs {
+			page := dashPage(f.playerURL(t))
+			for _, nav := range []struct {
+				what string
+				do   chromedp.Action[chromedp.Void]
+			}{{"new link", chromedp.Navigate(page)}, {"reload", chromedp.Reload()}} {
+				if err := chromedp.Do(ctx, nav.do); err != nil {
+					t.Fatal(err)
+				}
+				m := firstFrame(t, ctx, c.name+", "+nav.what)
+				if m.Engine != "shaka" {
+					t.Fatalf("%s, %s: first frame from %s, not Shaka", c.name, nav.what, m.Engine)
+				}
+				times[nav.what] = append(times[nav.what], m.Frame)
+			}
+		}
+		for _, what := range []string{"new link", "reload"} {
+			slices.Sort(times[what])
+			t.Logf("DASH, %s, %s: median first frame %.0f ms of %d (%.0f to %.0f)", c.name, what, times[what][runs/2], runs, times[what][0], times[what][runs-1])
+		}
 	}
 }

@@ -98,8 +98,9 @@ trap 'rm -rf "$tmp"' EXIT
 video=$(representation 360p 360p; representation 180p 180p)
 audio=$(representation audio audio)
 fps=$(probe stream=r_frame_rate "$hls/360p/init.mp4" "$dash/360p/seg0.m4s" | sed -n 's/^r_frame_rate=//p')
-# The presentation lasts as long as its longest rendition.
-secs=$(awk -F/ '{ s = $1 / $2; if (s > m) m = s } END { printf "%.3f", m }' "$tmp/ends")
+# The presentation lasts as long as its longest rendition (to the
+# microsecond above: never shorter than its media).
+secs=$(awk -F/ '{ s = $1 / $2; if (s > m) m = s } END { printf "%.6f", int(m * 1e6 + 0.999999) / 1e6 }' "$tmp/ends")
 
 cat > "$dash/manifest.mpd" <<XML
 <?xml version="1.0" encoding="UTF-8"?>
