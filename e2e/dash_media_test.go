@@ -33,8 +33,8 @@ type mpd struct {
 }
 
 type mpdNode struct { // a Period, an AdaptationSet or a Representation
-	ID       string    `xml:"id,attr"`
-	BaseURL  string    `xml:"BaseURL"`
+	ID       string `xml:"id,attr"`
+	BaseURL  string `xml:"BaseURL"`
 	Template *struct {
 		Timescale      int64  `xml:"timescale,attr"`
 		StartNumber    int    `xml:"startNumber,attr"`
