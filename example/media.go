@@ -66,9 +66,10 @@ func mediaHandler(fsys fs.FS) http.Handler {
 	})
 }
 
-// contentTypes are the media types of what an HLS or MP4 origin serves.
+// contentTypes are the media types of what an HLS, DASH or MP4 origin serves.
 var contentTypes = map[string]string{
 	".m3u8": "application/vnd.apple.mpegurl",
+	".mpd":  "application/dash+xml",
 	".m4s":  "video/iso.segment",
 	".mp4":  "video/mp4",
 	".m4a":  "audio/mp4",
