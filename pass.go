@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/privatevideo/privatevideo/internal/hls"
+	"github.com/privatevideo/privatevideo/internal/manifest"
 	"github.com/privatevideo/privatevideo/store"
 )
 
@@ -73,7 +75,7 @@ func (m *Middleware) serveNext(st *passState, r *http.Request, next http.Handler
 	m.layout.rewrite(r, t, &st.url)
 	rewriting := a.sessionToken != "" && byName
 	if rewriting {
-		st.rw.rewrite = playlistRewriter{param: m.layout.SessionParam, value: a.sessionToken, host: r.Host, hosts: m.playlistHosts}
+		st.rw.rewrite = hls.Rewriter{Param: m.layout.SessionParam, Value: a.sessionToken, Hosts: manifest.Hosts{Host: r.Host, Allowed: m.playlistHosts}}
 	}
 	r.Header, _ = m.handlerHeader(r.Header, rewriting)
 	next.ServeHTTP(&st.rw, r)

@@ -10,6 +10,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/privatevideo/privatevideo/internal/hls"
+	"github.com/privatevideo/privatevideo/internal/manifest"
 )
 
 // responseWriter finishes an allowed response of a private video:
@@ -18,7 +21,7 @@ import (
 //     Referrer-Policy no-referrer;
 //   - within a session that playlists must carry on, HLS playlists are
 //     rewritten on their way so that every URI carries the session token
-//     (playlistWriter).
+//     (internal/hls, streamed by internal/manifest).
 type responseWriter struct {
 	http.ResponseWriter
 	noReferrer  bool // the player page or a playlist by its name
@@ -31,11 +34,11 @@ type responseWriter struct {
 	// forwarding a 1xx. The final status line gets them back.
 	own http.Header
 
-	// Playlist rewriting; rewrite.value is empty outside sessions.
-	rewrite playlistRewriter
+	// Playlist rewriting; rewrite.Value is empty outside sessions.
+	rewrite hls.Rewriter
 	byName  bool // the asset's name says playlist (.m3u8)
 	m       *Middleware
-	pl      *playlistWriter // set while a playlist is rewritten
+	pl      *manifest.Writer // set while a playlist is rewritten
 }
 
 func (w *responseWriter) WriteHeader(code int) {
@@ -57,8 +60,8 @@ func (w *responseWriter) WriteHeader(code int) {
 	if w.noReferrer || playlist {
 		h.Set("Referrer-Policy", "no-referrer")
 	}
-	if playlist && code == http.StatusOK && w.rewrite.value != "" {
-		if w.pl = w.playlistWriter(code); w.pl != nil {
+	if playlist && code == http.StatusOK && w.rewrite.Value != "" {
+		if w.pl = manifest.NewWriter(w.ResponseWriter, &w.rewrite, code, w.m.warn); w.pl != nil {
 			return // the status goes out with the rewritten body
 		}
 	}
@@ -81,22 +84,6 @@ func (w *responseWriter) restoreOwn(h http.Header) {
 			}
 		}
 	}
-}
-
-// playlistWriter starts rewriting a playlist answer, or returns nil when it
-// must pass as it is: in an encoding the middleware cannot read.
-func (w *responseWriter) playlistWriter(code int) *playlistWriter {
-	p := &playlistWriter{w: w.ResponseWriter, m: w.m, rw: w.rewrite, status: code}
-	switch enc := w.Header().Get("Content-Encoding"); {
-	case enc == "" || strings.EqualFold(enc, "identity"):
-	case strings.EqualFold(strings.TrimSpace(enc), "gzip"):
-		p.gzipped = true
-	default:
-		w.m.warn("privatevideo: a playlist in an encoding the middleware cannot read passes unrewritten; players without cookies cannot follow it",
-			slog.String("content-encoding", enc))
-		return nil
-	}
-	return p
 }
 
 func (w *responseWriter) Write(b []byte) (int, error) {
@@ -159,8 +146,8 @@ func (w *responseWriter) recoverAbort() {
 	if v == nil {
 		return
 	}
-	if v == http.ErrAbortHandler && w.pl != nil && w.pl.failed != nil && !w.pl.sent && !w.pl.passing {
-		w.pl.finish(w.head) // answers the 502
+	if v == http.ErrAbortHandler && w.pl != nil && w.pl.FailedUnsent() {
+		w.pl.Finish(w.head) // answers the 502
 		return
 	}
 	panic(v)
@@ -169,7 +156,7 @@ func (w *responseWriter) recoverAbort() {
 // finish ends a rewritten playlist, once the wrapped handler has returned.
 func (w *responseWriter) finish() {
 	if w.pl != nil {
-		w.pl.finish(w.head)
+		w.pl.Finish(w.head)
 	}
 }
 

@@ -1,9 +1,10 @@
-package privatevideo
+package hls
 
 import (
 	"bytes"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,16 +12,20 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/privatevideo/privatevideo/internal/manifest"
 )
+
+// discard is a warn function that logs nothing.
+func discard(string, ...slog.Attr) {}
 
 var update = flag.Bool("update", false, "rewrite the golden files of the playlist rewriter")
 
-func testRewriter() *playlistRewriter {
-	return &playlistRewriter{
-		param: "avh",
-		value: "S3SS10N-t0k3n_",
-		host:  "media.example.com",
-		hosts: []string{"cdn.example.com:8443"},
+func testRewriter() *Rewriter {
+	return &Rewriter{
+		Param: "avh",
+		Value: "S3SS10N-t0k3n_",
+		Hosts: manifest.Hosts{Host: "media.example.com", Allowed: []string{"cdn.example.com:8443"}},
 	}
 }
 
@@ -37,7 +42,7 @@ func TestPlaylistGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := testRewriter().rewrite(src)
+			got := testRewriter().Rewrite(src)
 			golden := strings.TrimSuffix(in, ".m3u8") + ".golden"
 			if *update {
 				if err := os.WriteFile(golden, got, 0o644); err != nil {
@@ -51,7 +56,7 @@ func TestPlaylistGolden(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Fatalf("rewrite of %s differs from %s:\n%s", in, golden, got)
 			}
-			if again := testRewriter().rewrite(got); !bytes.Equal(again, got) {
+			if again := testRewriter().Rewrite(got); !bytes.Equal(again, got) {
 				t.Fatalf("rewriting twice changed the output:\n%s", again)
 			}
 		})
@@ -94,12 +99,12 @@ func FuzzPlaylistRewrite(f *testing.F) {
 	f.Add([]byte("#EXTM3U\n#EXT-X-KEY:URI=\"a,b\",IV=1\nx\n"))
 	f.Add([]byte("#EXTM3U\n#EXT-X-MAP:URI=\"unterminated\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
-		if !isPlaylistBody(src) {
+		if !IsPlaylist(src) {
 			return
 		}
 		p := testRewriter()
-		out := p.rewrite(src)
-		if !isPlaylistBody(out) {
+		out := p.Rewrite(src)
+		if !IsPlaylist(out) {
 			t.Fatalf("output is not a playlist: %q", out)
 		}
 		inLines, outLines := bytes.SplitAfter(src, []byte("\n")), bytes.SplitAfter(out, []byte("\n"))
@@ -119,7 +124,7 @@ func FuzzPlaylistRewrite(f *testing.F) {
 				t.Fatalf("line %d lost its line ending: %q became %q", i, in, outLines[i])
 			}
 		}
-		if again := p.rewrite(out); !bytes.Equal(again, out) {
+		if again := p.Rewrite(out); !bytes.Equal(again, out) {
 			t.Fatalf("not idempotent:\n%q\n%q", out, again)
 		}
 	})
@@ -146,7 +151,7 @@ func BenchmarkPlaylistRewrite(b *testing.B) {
 			b.SetBytes(int64(len(c.src)))
 			b.ReportAllocs()
 			for b.Loop() {
-				p.rewrite(c.src)
+				p.Rewrite(c.src)
 			}
 		})
 	}
@@ -165,13 +170,9 @@ func FuzzPlaylistStream(f *testing.F) {
 	f.Add([]byte("\xef\xbb\xbf#EXTM3U\r\nseg.ts"), uint16(3))
 	f.Add([]byte("#EXTM"), uint16(2))
 	f.Add([]byte("not a playlist"), uint16(4))
-	m, err := New([]Key{{Hash: []byte(strings.Repeat("k", 32))}})
-	if err != nil {
-		f.Fatal(err)
-	}
 	f.Fuzz(func(t *testing.T, src []byte, piece uint16) {
 		rec := httptest.NewRecorder()
-		p := &playlistWriter{w: rec, m: m, rw: *testRewriter(), status: http.StatusOK}
+		p := manifest.NewWriter(rec, testRewriter(), http.StatusOK, discard)
 		n := int(piece%4096) + 1
 		for b := src; len(b) > 0; {
 			k := min(n, len(b))
@@ -180,15 +181,15 @@ func FuzzPlaylistStream(f *testing.F) {
 			}
 			b = b[k:]
 		}
-		p.finish(false)
+		p.Finish(false)
 		want := src
-		if isPlaylistBody(src) {
-			want = testRewriter().rewrite(src)
+		if IsPlaylist(src) {
+			want = testRewriter().Rewrite(src)
 		}
 		if !bytes.Equal(rec.Body.Bytes(), want) {
 			t.Fatalf("in pieces of %d:\n%q\nbecame\n%q\nwant\n%q", n, src, rec.Body.Bytes(), want)
 		}
-		if cl := rec.Header().Get("Content-Length"); isPlaylistBody(src) && cl != strconv.Itoa(len(want)) {
+		if cl := rec.Header().Get("Content-Length"); IsPlaylist(src) && cl != strconv.Itoa(len(want)) {
 			t.Fatalf("Content-Length %q for %d bytes", cl, len(want))
 		}
 	})
