@@ -78,3 +78,42 @@ func TestScrub(t *testing.T) {
 		t.Errorf("Scrub left the token: %q", got)
 	}
 }
+
+func TestDecodeKeys(t *testing.T) {
+	hex64 := strings.Repeat("ab", 32)
+	if b, err := DecodeHashKey(" " + hex64 + strings.Repeat("cd", 8) + "\n"); err != nil || len(b) != 40 {
+		t.Errorf("a 40-byte hash key: %d bytes, %v", len(b), err)
+	}
+	if b, err := DecodeBlockKey(hex64); err != nil || len(b) != 32 {
+		t.Errorf("a 32-byte block key: %d bytes, %v", len(b), err)
+	}
+	for _, bad := range []string{"", "zz" + hex64[2:], hex64[:62]} {
+		if _, err := DecodeHashKey(bad); err == nil {
+			t.Errorf("hash key %q accepted", bad)
+		}
+	}
+	for _, bad := range []string{hex64 + "ab", hex64[:62], "xyz"} {
+		if _, err := DecodeBlockKey(bad); err == nil {
+			t.Errorf("block key %q accepted", bad)
+		}
+	}
+	if _, err := DecodeHashKey("secretsecret"); err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("the error shows the key: %v", err)
+	}
+}
+
+func TestParseProxy(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.1.2.3/8": "10.0.0.0/8",
+		"10.1.2.3":   "10.1.2.3/32",
+		"::1":        "::1/128",
+		"fd00::/8":   "fd00::/8",
+	} {
+		if p, err := ParseProxy(in); err != nil || p.String() != want {
+			t.Errorf("ParseProxy(%q) = %v, %v; want %s", in, p, err, want)
+		}
+	}
+	if _, err := ParseProxy("nope"); err == nil {
+		t.Error("nope accepted")
+	}
+}

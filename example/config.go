@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -300,12 +299,9 @@ func sessionKeys(hashHex, blockHex string) ([]privatevideo.Key, bool, error) {
 	var k privatevideo.Key
 	generated := false
 	if hashHex != "" {
-		b, err := hex.DecodeString(strings.TrimSpace(hashHex))
+		b, err := pvedge.DecodeHashKey(hashHex)
 		if err != nil {
-			return nil, false, errors.New("-hash-key: not hexadecimal")
-		}
-		if len(b) < minHashKey {
-			return nil, false, fmt.Errorf("-hash-key: want at least %d bytes (%d hex digits), got %d bytes", minHashKey, 2*minHashKey, len(b))
+			return nil, false, fmt.Errorf("-hash-key: %w", err)
 		}
 		k.Hash = b
 	} else {
@@ -313,12 +309,9 @@ func sessionKeys(hashHex, blockHex string) ([]privatevideo.Key, bool, error) {
 		generated = true
 	}
 	if blockHex != "" {
-		b, err := hex.DecodeString(strings.TrimSpace(blockHex))
+		b, err := pvedge.DecodeBlockKey(blockHex)
 		if err != nil {
-			return nil, false, errors.New("-block-key: not hexadecimal")
-		}
-		if len(b) != blockKey {
-			return nil, false, fmt.Errorf("-block-key: want exactly %d bytes (%d hex digits), got %d bytes", blockKey, 2*blockKey, len(b))
+			return nil, false, fmt.Errorf("-block-key: %w", err)
 		}
 		k.Block = b
 	} else if hashHex == "" {
@@ -359,15 +352,11 @@ func parseProxies(raw string) ([]netip.Prefix, error) {
 		if part == "" {
 			continue
 		}
-		if p, err := netip.ParsePrefix(part); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		ip, err := netip.ParseAddr(part)
+		p, err := pvedge.ParseProxy(part)
 		if err != nil {
-			return nil, fmt.Errorf("-trusted-proxies: %q is neither an IP address nor a CIDR prefix", part)
+			return nil, fmt.Errorf("-trusted-proxies: %w", err)
 		}
-		out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
+		out = append(out, p)
 	}
 	return out, nil
 }
