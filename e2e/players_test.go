@@ -326,3 +326,74 @@ func (f *fixture) mpdRewritten(t *testing.T, origin string) bool {
 	}
 	return strings.Contains(string(body), "avh=")
 }
+
+// Cross-site, not only cross-origin: the platform's page on localhost, the
+// media on 127.0.0.1. The browser keeps no SameSite=Lax cookie from a
+// cross-site answer, so with credentials the player still plays (the
+// redeeming playlist carries avh, as for any client without the cookie)
+// but a reload is refused; with WithCrossSiteCookies (SameSite=None,
+// Secure, Partitioned: over HTTPS) the cookie is kept, in the platform's
+// partition, and the reload plays on.
+func TestPlayersCrossSiteWithCredentials(t *testing.T) {
+	for _, crossSiteCookies := range []bool{false, true} {
+		name := "SameSite=Lax"
+		if crossSiteCookies {
+			name = "WithCrossSiteCookies"
+		}
+		t.Run(name, func(t *testing.T) {
+			site := playerSite(t)
+			siteURL := strings.Replace(site.URL, "127.0.0.1", "localhost", 1)
+			var f *fixture
+			if crossSiteCookies {
+				f = tlsServer(t, privatevideo.WithCORS(siteURL), privatevideo.WithCrossSiteCookies())
+			} else {
+				f = server(t, privatevideo.WithCORS(siteURL))
+			}
+			ctx := browserWith(t, chromedp.Flag("ignore-certificate-errors", true))
+			noCache(t, ctx)
+			page := siteURL + "/hlsjs.html?" + url.Values{"src": {f.hlsURL(t)}, "credentials": {"1"}}.Encode()
+			sitePlays(t, ctx, "first open", chromedp.Navigate(page))
+			reqs := f.log.since(0)
+			wantCarriers(t, "first open", reqs[1:], crossSiteCookies)
+
+			f.pastGrace()
+			mark := f.log.len()
+			if crossSiteCookies {
+				sitePlays(t, ctx, "reload", chromedp.Reload())
+				wantCarriers(t, "reload", f.log.since(mark), true)
+				return
+			}
+			errs := siteFails(t, ctx, "reload", chromedp.Reload())
+			if after := f.log.since(mark); len(after) == 0 || after[0].Status != http.StatusForbidden || after[0].Cookie {
+				t.Fatalf("reload: %+v, want the master refused, no cookie sent", after)
+			}
+			t.Logf("reload cross-site with a Lax cookie: refused, the player says %q", errs)
+		})
+	}
+}
+
+// WithCORS("*") answers any origin without credentials: a player that
+// sends credentials anyway spends the link on its first request, and its
+// browser hides the answer (a wildcard never goes with credentials). The
+// server cannot tell: no header says a request carries credentials.
+// Hence the README's rule: "*" only for players without credentials.
+func TestPlayersAnyOriginWithCredentialsSpendsTheLink(t *testing.T) {
+	site := playerSite(t)
+	f := server(t, privatevideo.WithCORS("*"))
+	ctx := browser(t)
+	noCache(t, ctx)
+	src := f.hlsURL(t)
+	errs := siteFails(t, ctx, "with credentials", chromedp.Navigate(pageURL(site, "hlsjs", src, true)))
+	if reqs := f.log.since(0); len(reqs) == 0 || reqs[0].Status != http.StatusOK {
+		t.Fatalf("with credentials: %+v, want the master answered (and hidden by the browser)", reqs)
+	}
+	t.Logf("with credentials under \"*\": the player says %q", errs)
+	f.pastGrace()
+	mark := f.log.len()
+	siteFails(t, ctx, "the same link without credentials", chromedp.Navigate(pageURL(site, "hlsjs", src, false)))
+	if after := f.log.since(mark); len(after) == 0 || after[0].Status != http.StatusForbidden {
+		t.Fatalf("the same link without credentials: %+v, want it refused (spent)", after)
+	}
+	// A player without credentials plays under "*".
+	sitePlays(t, ctx, "a fresh link without credentials", chromedp.Navigate(pageURL(site, "hlsjs", f.hlsURL(t), false)))
+}
