@@ -23,6 +23,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/privatevideo/privatevideo"
 )
@@ -54,6 +56,8 @@ type forwardAuth struct {
 	trusted []netip.Prefix
 	log     *slog.Logger
 	warn    sync.Once // the loopback-without-trusted-proxies warning, once
+	// lastRefusal is the Unix second of the last untrusted caller logged.
+	lastRefusal atomic.Int64
 }
 
 // newForwardAuth answers forward-auth with mw, for callers in trusted (or,
@@ -92,7 +96,11 @@ func (a *forwardAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// may ask, or anyone could describe the request of someone else.
 	ip := remoteIP(r.RemoteAddr)
 	if !a.mayAsk(ip) {
-		a.log.Warn("forward-auth: refused a caller that is not a trusted proxy", "caller", ip.String())
+		if now := time.Now().Unix(); a.lastRefusal.Swap(now) != now {
+			// At most a line a second: a caller that may not ask must
+			// not be able to flood the log either.
+			a.log.Warn("forward-auth: refused a caller that is not a trusted proxy", "caller", ip.String())
+		}
 		writeProblem(w, http.StatusForbidden, "untrusted-caller",
 			"Only a trusted proxy may ask /auth: name it in -trusted-proxies.")
 		return

@@ -318,6 +318,19 @@ func TestForwardAuthUntrustedCaller(t *testing.T) {
 		}
 	}
 	wantUnspent(t, e, tok, "an untrusted caller")
+	// Refusals are logged, but a flood of them is not.
+	for range 30 {
+		askAuth(t, e, nginxAsks("GET", "/vod/demo/hls/manifest.m3u8", "attacker/1.0")...)
+	}
+	logged := 0
+	for _, line := range e.logLines() {
+		if msg, _ := line["msg"].(string); strings.Contains(msg, "not a trusted proxy") {
+			logged++
+		}
+	}
+	if logged == 0 || logged > 3 {
+		t.Errorf("33 refused callers within a second or two: %d log lines, want 1 to 3", logged)
+	}
 }
 
 // With no -trusted-proxies, /auth answers loopback callers only.

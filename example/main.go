@@ -61,7 +61,8 @@
 //	-revocation-check        check the store on every session request, so that
 //	                         revoking a token also stops its live session
 //	-trusted-proxies CIDRS   comma-separated proxies whose X-Forwarded-For
-//	                         names the client (for the grace window)
+//	                         names the client (for the grace window), and
+//	                         the only callers /auth answers (default: loopback)
 //	-shutdown-timeout D      how long in-flight requests may take to finish
 //	                         after SIGINT or SIGTERM (default 10s)
 //	-log-format text|json    the format of the log on stderr (default text)
@@ -92,6 +93,8 @@
 //	PATCH  /videos/{id}             {"public": true|false}, exactly
 //	DELETE /videos/{id}/tokens/{T}  revoke a token: 204
 //	GET    /healthz                 200 when every dependency answers, else 503
+//	GET    /auth                    forward-auth: decides the media request a proxy
+//	                                describes (X-Original-URI or X-Forwarded-Uri)
 //
 // The /videos API needs "Authorization: Bearer {api key}". A video is
 //
