@@ -1,0 +1,626 @@
+package dash
+
+import (
+	"bytes"
+	"errors"
+)
+
+// Kind is what Classify says of a URL.
+type Kind uint8
+
+const (
+	// Foreign: a URL that leads to another host, or one that cannot be
+	// judged. It never gets the parameter. It is the zero Kind, so that a
+	// Classify that answers nothing useful fails closed.
+	Foreign Kind = iota
+	// Relative: no scheme and no authority (path-absolute or
+	// path-relative): it is resolved against the BaseURL chain.
+	Relative
+	// Ours: an absolute or scheme-relative URL that names our host.
+	Ours
+)
+
+// Bounds. A Rewriter holds at most one unfinished construct of input
+// (MaxConstruct), plus the text of one URL element (MaxConstruct), whatever
+// the document's size.
+const (
+	// MaxConstruct bounds one tag, comment, CDATA section, processing
+	// instruction, DOCTYPE, or the text of a URL element (BaseURL,
+	// Location, PatchLocation). Other text passes as it streams, unbounded.
+	MaxConstruct = 64 << 10
+	// MaxDepth bounds the nesting of elements.
+	MaxDepth = 64
+	// MaxBaseURLs bounds the BaseURL alternatives (and xml:base) at one
+	// level, and the Location elements of the document.
+	MaxBaseURLs = 64
+)
+
+// Errors. After any of them the Rewriter stays failed, and what it wrote
+// must not reach a client as a whole document.
+var (
+	ErrTooLarge      = errors.New("dash: a construct exceeds MaxConstruct")
+	ErrTooDeep       = errors.New("dash: elements nest deeper than MaxDepth")
+	ErrTooManyBases  = errors.New("dash: more BaseURL alternatives at one level than MaxBaseURLs")
+	ErrMalformed     = errors.New("dash: the document is not well-formed XML")
+	ErrTruncated     = errors.New("dash: the document ends inside a construct or an element")
+	ErrDoctype       = errors.New("dash: a DOCTYPE with declarations, parameter entities or an external subset")
+	ErrLateBase      = errors.New("dash: a BaseURL or Location not ours comes after URLs that resolve against it were rewritten")
+	ErrUnsupported   = errors.New("dash: the MPD uses URL query copying (UrlQueryInfo, ExtUrlQueryInfo, ExtHttpHeaderInfo) or ContentSteering")
+	ErrConfiguration = errors.New("dash: Param must be 1 to 64 URL-safe characters, Value at most 4096, and Classify set")
+)
+
+// Rewriter appends Param=Value to every URL of one MPD that a player will
+// fetch and that stays on our host. Set Param, Value and Classify, then
+// call Write for each piece of the document and Close at its end. A
+// Rewriter serves one document; it is not safe for concurrent use.
+type Rewriter struct {
+	Param, Value string
+	// Classify judges a URL, XML-decoded, as it stands in the document
+	// (not yet resolved against any BaseURL).
+	Classify func(u string) Kind
+
+	ready bool
+	err   error
+	sufQ  []byte // "?P=V"
+	sufA  []byte // "&amp;P=V", XML-escaped
+	sufN  []byte // "P=V", after a trailing ? or &
+
+	held    []byte  // an unfinished construct carried to the next Write
+	frames  []frame // frames[0] is the document, then the open elements
+	names   []byte  // the raw names of the open elements
+	binds   []binding
+	nsText  []byte  // the prefixes of binds
+	attrs   []attr  // the current start tag's attributes
+	ins     []ins   // insertions into the current tag
+	dec     []byte  // a decoded value
+	pos     []int32 // pos[i]: offset in the raw value of dec[i]'s source
+	text    []byte  // the held text of the URL element being collected
+	collect int     // the frame whose text is collected, or -1
+}
+
+// elem is what an element is to the rewriter.
+type elem uint8
+
+const (
+	eOther elem = iota
+	eMPD
+	eBaseURL
+	eLocation
+	ePatchLocation
+	eSegmentTemplate
+	eSegmentList
+	eSegmentBase
+	eSegmentURL
+	eInitialization
+	eRepresentationIndex
+	eBitstreamSwitching
+	eSegmentTimeline
+	eXlinkable // Period, AdaptationSet, EventStream: xlink:href
+	eRefused   // UrlQueryInfo and the like: ErrUnsupported
+)
+
+// family reports whether e is segment information, whose URLs the
+// Representations below its owner inherit.
+func (e elem) family() bool { return e >= eSegmentTemplate && e <= eSegmentTimeline }
+
+type frame struct {
+	nameStart, nameEnd int
+	bindStart          int
+	elem               elem
+	dash               bool // in the DASH namespace, or in none
+	urlText            bool // a BaseURL, Location or PatchLocation: its text is a URL
+	odd                bool // its text is not plain (CDATA, a comment, a child...)
+	foreign            bool // a BaseURL with @byteRange: not ours, whatever it says
+
+	// The BaseURL level this element opens.
+	bases    int
+	unsafe   bool // an alternative is not ours
+	allAbs   bool // every alternative is absolute and ours (resets the chain)
+	depended bool // a rewritten relative URL resolves through this level
+	inherit  bool // a rewritten relative segment URL is inherited from here
+}
+
+type binding struct {
+	pStart, pEnd int
+	ns           nsKind
+}
+
+type nsKind uint8
+
+const (
+	nsNone nsKind = iota // no namespace (xmlns="" or nothing declared)
+	nsDASH
+	nsXlink
+	nsXML
+	nsOther
+	nsUnbound
+)
+
+type attr struct {
+	nameStart, nameEnd int // in the tag
+	valStart, valEnd   int // in the tag, inside the quotes
+}
+
+type ins struct {
+	at  int // offset in the tag (or text)
+	suf []byte
+}
+
+const (
+	dashNS  = "urn:mpeg:dash:schema:mpd:2011"
+	xlinkNS = "http://www.w3.org/1999/xlink"
+	xmlNS   = "http://www.w3.org/XML/1998/namespace"
+)
+
+func (r *Rewriter) setup() error {
+	r.ready = true
+	if r.Classify == nil || len(r.Param) == 0 || len(r.Param) > 64 || len(r.Value) > 4096 {
+		return ErrConfiguration
+	}
+	for i := 0; i < len(r.Param); i++ {
+		if !urlSafe(r.Param[i]) || r.Param[i] == '=' {
+			return ErrConfiguration
+		}
+	}
+	for i := 0; i < len(r.Value); i++ {
+		if !urlSafe(r.Value[i]) {
+			return ErrConfiguration
+		}
+	}
+	pv := r.Param + "=" + r.Value
+	r.sufQ = []byte("?" + pv)
+	r.sufA = []byte("&amp;" + pv)
+	r.sufN = []byte(pv)
+	r.frames = append(r.frames[:0], frame{})
+	r.collect = -1
+	return nil
+}
+
+// urlSafe: the characters allowed in Param and Value. None of them means
+// anything to XML, to a URL's query, or to a DASH template ($).
+func urlSafe(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~' || c == '='
+}
+
+// Write consumes in and appends to out the rewritten output that is
+// complete so far. It holds back only an unfinished construct (and the
+// text of an unfinished URL element). On an error, out holds what was
+// complete before it; the document must then be failed, not sent whole.
+func (r *Rewriter) Write(out, in []byte) ([]byte, error) {
+	if !r.ready {
+		if err := r.setup(); err != nil {
+			r.err = err
+		}
+	}
+	if r.err != nil {
+		return out, r.err
+	}
+	b := in
+	if len(r.held) > 0 {
+		r.held = append(r.held, in...)
+		b = r.held
+	}
+	n, out, err := r.scan(out, b, false)
+	if err != nil {
+		r.err = err
+		return out, err
+	}
+	rest := b[n:]
+	if len(r.held) > 0 {
+		r.held = r.held[:copy(r.held, rest)]
+	} else {
+		r.held = append(r.held[:0], rest...)
+	}
+	return out, nil
+}
+
+// Close ends the document: it appends what was held back, or fails with
+// ErrTruncated when the document stops inside a construct or an element.
+func (r *Rewriter) Close(out []byte) ([]byte, error) {
+	if !r.ready {
+		if err := r.setup(); err != nil {
+			r.err = err
+		}
+	}
+	if r.err != nil {
+		return out, r.err
+	}
+	n, out, err := r.scan(out, r.held, true)
+	if err == nil && (n < len(r.held) || len(r.frames) > 1) {
+		err = ErrTruncated
+	}
+	r.held = r.held[:0]
+	if err != nil {
+		r.err = err
+		return out, err
+	}
+	r.err = errClosed
+	return out, nil
+}
+
+var errClosed = errors.New("dash: Write or Close after Close")
+
+type token uint8
+
+const (
+	tNeed token = iota
+	tComment
+	tCDATA
+	tPI
+	tDoctype
+	tEnd
+	tStart
+)
+
+// scan rewrites the complete constructs of b, returning how much of b it
+// consumed.
+func (r *Rewriter) scan(out, b []byte, final bool) (int, []byte, error) {
+	p := 0
+	for p < len(b) {
+		if b[p] != '<' {
+			end := len(b)
+			if q := bytes.IndexByte(b[p:], '<'); q >= 0 {
+				end = p + q
+			}
+			if r.collect >= 0 {
+				if len(r.text)+end-p > MaxConstruct {
+					return p, out, ErrTooLarge
+				}
+				r.text = append(r.text, b[p:end]...)
+			} else {
+				out = append(out, b[p:end]...)
+			}
+			p = end
+			continue
+		}
+		n, t, err := construct(b[p:], final)
+		if err != nil {
+			return p, out, err
+		}
+		if t == tNeed {
+			if final {
+				return p, out, ErrTruncated
+			}
+			if len(b)-p > MaxConstruct {
+				return p, out, ErrTooLarge
+			}
+			break
+		}
+		if n > MaxConstruct {
+			return p, out, ErrTooLarge
+		}
+		out, err = r.handle(out, b[p:p+n], t)
+		if err != nil {
+			return p, out, err
+		}
+		p += n
+	}
+	return p, out, nil
+}
+
+// construct measures the construct that starts b (at a '<'): its length
+// and kind, or tNeed when b does not hold all of it yet.
+func construct(b []byte, final bool) (int, token, error) {
+	if len(b) < 2 {
+		return 0, tNeed, nil
+	}
+	switch b[1] {
+	case '?':
+		if i := bytes.Index(b[2:], []byte("?>")); i >= 0 {
+			return i + 4, tPI, nil
+		}
+		return 0, tNeed, nil
+	case '/':
+		if i := bytes.IndexByte(b, '>'); i >= 0 {
+			return i + 1, tEnd, nil
+		}
+		return 0, tNeed, nil
+	case '!':
+		for _, k := range [...]struct {
+			open string
+			t    token
+		}{{"<!--", tComment}, {"<![CDATA[", tCDATA}, {"<!DOCTYPE", tDoctype}} {
+			if len(b) < len(k.open) {
+				if bytes.HasPrefix([]byte(k.open), b) {
+					return 0, tNeed, nil
+				}
+				continue
+			}
+			if !bytes.HasPrefix(b, []byte(k.open)) {
+				continue
+			}
+			switch k.t {
+			case tComment:
+				if i := bytes.Index(b[4:], []byte("-->")); i >= 0 {
+					return i + 7, tComment, nil
+				}
+			case tCDATA:
+				if i := bytes.Index(b[9:], []byte("]]>")); i >= 0 {
+					return i + 12, tCDATA, nil
+				}
+			case tDoctype:
+				n, err := doctypeEnd(b)
+				if n > 0 || err != nil {
+					return n, tDoctype, err
+				}
+			}
+			return 0, tNeed, nil
+		}
+		return 0, tNeed, ErrMalformed
+	}
+	// A start tag: up to the first '>' outside quotes.
+	var q byte
+	for i := 1; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case q != 0:
+			if c == q {
+				q = 0
+			}
+		case c == '"' || c == '\'':
+			q = c
+		case c == '>':
+			return i + 1, tStart, nil
+		case c == '<':
+			return 0, tNeed, ErrMalformed
+		}
+	}
+	return 0, tNeed, nil
+}
+
+// doctypeEnd returns the length of the DOCTYPE that starts b, 0 when it is
+// not all there. It refuses what could give a parser entities or default
+// attributes: an external subset (SYSTEM, PUBLIC), ENTITY and ATTLIST
+// declarations, and parameter-entity references.
+func doctypeEnd(b []byte) (int, error) {
+	inSubset := false
+	for i := len("<!DOCTYPE"); i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c == '>' && !inSubset:
+			return i + 1, nil
+		case c == '[' && !inSubset:
+			inSubset = true
+		case c == ']' && inSubset:
+			inSubset = false
+		case c == '%':
+			return 0, ErrDoctype
+		case c == '"' || c == '\'':
+			return 0, ErrDoctype // only an external ID or a declaration has a literal
+		case !inSubset && (c == 'S' || c == 'P'):
+			if rest := b[i:]; bytes.HasPrefix(rest, []byte("SYSTEM")) || bytes.HasPrefix(rest, []byte("PUBLIC")) {
+				return 0, ErrDoctype
+			}
+		case inSubset && c == '<':
+			rest := b[i:]
+			switch {
+			case bytes.HasPrefix(rest, []byte("<!--")):
+				j := bytes.Index(rest[4:], []byte("-->"))
+				if j < 0 {
+					return 0, nil
+				}
+				i += 4 + j + 2
+			case bytes.HasPrefix(rest, []byte("<?")):
+				j := bytes.Index(rest[2:], []byte("?>"))
+				if j < 0 {
+					return 0, nil
+				}
+				i += 2 + j + 1
+			case len(rest) < len("<!ELEMENT"):
+				return 0, nil
+			case bytes.HasPrefix(rest, []byte("<!ELEMENT")):
+				j := bytes.IndexByte(rest, '>')
+				if j < 0 {
+					return 0, nil
+				}
+				i += j
+			default:
+				return 0, ErrDoctype // ENTITY, ATTLIST, NOTATION, anything else
+			}
+		}
+	}
+	return 0, nil
+}
+
+// handle rewrites one complete construct.
+func (r *Rewriter) handle(out, tok []byte, t token) ([]byte, error) {
+	if t != tEnd {
+		out = r.interrupt(out)
+	}
+	switch t {
+	case tComment, tCDATA, tPI:
+		return append(out, tok...), nil
+	case tDoctype:
+		if len(r.frames) > 1 {
+			return out, ErrMalformed
+		}
+		return append(out, tok...), nil
+	case tEnd:
+		return r.end(out, tok)
+	}
+	return r.start(out, tok)
+}
+
+// interrupt ends the collection of a URL element's text: something other
+// than its end tag came, so its value is not plain text and it is left
+// as it is.
+func (r *Rewriter) interrupt(out []byte) []byte {
+	if r.collect < 0 {
+		return out
+	}
+	r.frames[r.collect].odd = true
+	r.collect = -1
+	out = append(out, r.text...)
+	r.text = r.text[:0]
+	return out
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// end handles an end tag.
+func (r *Rewriter) end(out, tok []byte) ([]byte, error) {
+	name := tok[2 : len(tok)-1]
+	for len(name) > 0 && isSpace(name[len(name)-1]) {
+		name = name[:len(name)-1]
+	}
+	top := len(r.frames) - 1
+	if top == 0 {
+		return out, ErrMalformed
+	}
+	f := &r.frames[top]
+	if !bytes.Equal(name, r.names[f.nameStart:f.nameEnd]) {
+		return out, ErrMalformed
+	}
+	var err error
+	if out, err = r.closeURL(out, top); err != nil {
+		return out, err
+	}
+	out = append(out, tok...)
+	r.pop()
+	return out, nil
+}
+
+// closeURL ends a URL element: its text, collected, is rewritten when it
+// is ours, and its value joins the BaseURL chain where it belongs.
+func (r *Rewriter) closeURL(out []byte, top int) ([]byte, error) {
+	f := &r.frames[top]
+	collected := r.collect == top
+	r.collect = -1
+	if !f.urlText {
+		return out, nil
+	}
+	raw := r.text
+	kind := Foreign
+	if collected && !f.odd && !f.foreign {
+		if dec, ok := r.decode(raw, false); ok {
+			kind = r.judge(raw, dec)
+		}
+	}
+	rewritten := false
+	if collected && f.dash && kind != Foreign {
+		// The chain a BaseURL resolves against starts above the level it
+		// belongs to; a Location resolves against the MPD's own URL.
+		from := top - 2
+		if f.elem == ePatchLocation {
+			from = top - 1
+		}
+		if f.elem == eLocation {
+			from = -1
+		}
+		if kind == Ours || r.chainSafe(from) {
+			var ok bool
+			if out, ok = r.appendRewritten(out, raw, false); ok {
+				rewritten = true
+				if kind == Relative {
+					r.depend(from)
+				}
+			}
+		}
+	}
+	if collected && !rewritten {
+		out = append(out, raw...)
+	}
+	r.text = r.text[:0]
+	switch f.elem {
+	case eBaseURL:
+		return out, r.addBase(top-1, kind)
+	case eLocation:
+		return out, r.addBase(0, kind)
+	}
+	return out, nil
+}
+
+func (r *Rewriter) pop() {
+	top := len(r.frames) - 1
+	f := r.frames[top]
+	r.names = r.names[:f.nameStart]
+	if f.bindStart < len(r.binds) {
+		r.nsText = r.nsText[:r.binds[f.bindStart].pStart]
+		r.binds = r.binds[:f.bindStart]
+	}
+	r.frames = r.frames[:top]
+}
+
+func (r *Rewriter) classify(dec []byte) Kind {
+	switch k := r.Classify(string(dec)); k {
+	case Relative, Ours:
+		return k
+	}
+	return Foreign
+}
+
+// judge classifies a value as a parser that decodes references reads it
+// (dec) and as one that does not (raw), keeping the worse reading: Foreign
+// over Relative over Ours.
+func (r *Rewriter) judge(raw, dec []byte) Kind {
+	k := r.classify(dec)
+	if k == Foreign || bytes.Equal(raw, dec) {
+		return k
+	}
+	if kr := r.classify(raw); kr == Foreign || kr == Relative {
+		return kr
+	}
+	return k
+}
+
+// chainSafe reports whether a relative URL resolved from level i outward
+// stays ours: every level up to the innermost one whose alternatives are
+// all absolute and ours has only alternatives that are ours or relative.
+// With i < 0 the chain is the MPD's own URL: ours.
+func (r *Rewriter) chainSafe(i int) bool {
+	for ; i >= 0; i-- {
+		f := &r.frames[i]
+		if f.unsafe {
+			return false
+		}
+		if f.bases > 0 && f.allAbs {
+			return true
+		}
+	}
+	return true
+}
+
+// depend marks the levels a rewritten relative URL resolved through, so
+// that a later alternative that makes them unsafe fails the document.
+func (r *Rewriter) depend(i int) {
+	for ; i >= 0; i-- {
+		f := &r.frames[i]
+		f.depended = true
+		if f.bases > 0 && f.allAbs {
+			return
+		}
+	}
+}
+
+// addBase adds a BaseURL alternative (or a Location, at level 0, or an
+// xml:base) of the given kind to level i.
+func (r *Rewriter) addBase(i int, k Kind) error {
+	f := &r.frames[i]
+	if f.bases >= MaxBaseURLs {
+		return ErrTooManyBases
+	}
+	if f.bases == 0 {
+		f.allAbs = true
+	}
+	f.bases++
+	switch k {
+	case Ours:
+	case Relative:
+		f.allAbs = false
+	default:
+		f.unsafe, f.allAbs = true, false
+	}
+	if r.chainSafe(i) {
+		return nil
+	}
+	// Unsafe now: nothing rewritten may resolve through it. URLs of
+	// segment information are inherited by the levels below their owner,
+	// so an owner at or above i counts too.
+	for j := 0; j <= i; j++ {
+		if r.frames[j].inherit || j == i && r.frames[j].depended {
+			return ErrLateBase
+		}
+	}
+	return nil
+}

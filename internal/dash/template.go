@@ -1,0 +1,164 @@
+package dash
+
+import "bytes"
+
+// templateOK reports whether a SegmentTemplate value (decoded) may take
+// the parameter: it must be well-formed (every '$' opens a known
+// identifier that closes, or is "$$"), and no identifier may stand where
+// its substitution could change the URL's scheme or host. A
+// $RepresentationID$ is any string (the MPD's Representation@id, which
+// may come later in the document); $Number$, $Time$, $Bandwidth$ and
+// $SubNumber$ are digits.
+func templateOK(d []byte) bool {
+	var prefix [64]byte // the literal text before the identifier being checked
+	p := prefix[:0]
+	settled := false
+	for i := 0; i < len(d); i++ {
+		c := d[i]
+		if c != '$' {
+			if !settled {
+				p = append(p, c)
+			}
+			continue
+		}
+		j := bytes.IndexByte(d[i+1:], '$')
+		if j < 0 {
+			return false // an identifier that never closes
+		}
+		id := d[i+1 : i+1+j]
+		i += j + 1
+		if len(id) == 0 {
+			if !settled {
+				p = append(p, '$')
+			}
+			continue
+		}
+		digits, ok := identifier(id)
+		if !ok {
+			return false
+		}
+		if !settled {
+			if !hostSettled(p, digits) {
+				return false
+			}
+			settled = !digits
+			p = append(p, '0')
+		}
+	}
+	return true
+}
+
+// identifier validates a template identifier (without its '$'s) and
+// reports whether it stands for digits only.
+func identifier(id []byte) (digits, ok bool) {
+	name, format, hasFormat := bytes.Cut(id, []byte{'%'})
+	switch string(name) {
+	case "RepresentationID":
+		return false, !hasFormat
+	case "Number", "Time", "Bandwidth", "SubNumber":
+	default:
+		return false, false
+	}
+	if !hasFormat {
+		return true, true
+	}
+	// %0[width]d
+	if len(format) < 3 || format[0] != '0' || format[len(format)-1] != 'd' {
+		return false, false
+	}
+	for _, c := range format[1 : len(format)-1] {
+		if c < '0' || c > '9' {
+			return false, false
+		}
+	}
+	return true, true
+}
+
+// hostSettled reports whether, after the literal prefix p, no substitution
+// (digits only when digits) can change where the URL leads: its scheme and
+// authority, or the fact that it has none, are already fixed. It reads p
+// as a WHATWG parser would, and assumes the worst where unsure.
+func hostSettled(p []byte, digits bool) bool {
+	for len(p) > 0 && p[0] <= ' ' {
+		p = p[1:]
+	}
+	for _, c := range p {
+		if c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	scheme := false
+	if i := schemeEnd(p); i > 0 {
+		p, scheme = p[i+1:], true
+	}
+	slashes := 0
+	for len(p) > 0 && (p[0] == '/' || p[0] == '\\') {
+		p, slashes = p[1:], slashes+1
+	}
+	for j := 1; j < len(p); j++ {
+		switch p[j] {
+		case '/', '\\', '?', '#':
+			return true // the authority, or the first path segment, is over
+		}
+	}
+	if scheme {
+		return false
+	}
+	switch {
+	case len(p) == 0:
+		return digits && slashes < 2 // "" or "/" then digits: a path
+	case slashes == 1:
+		return true // a path-absolute URL whose first segment has begun
+	case slashes > 1:
+		return false // inside an authority
+	case p[0] == '?' || p[0] == '#' || !isLetter(p[0]) || digits:
+		return true // no scheme can form
+	}
+	for _, c := range p {
+		if !isLetter(c) && (c < '0' || c > '9') && c != '+' && c != '-' && c != '.' {
+			return true // not a scheme's characters: none can form
+		}
+	}
+	// A substitution could end a scheme that starts with p: refuse the
+	// schemes players fetch from the network, or nest such a scheme in.
+	for _, s := range networkSchemes {
+		if hasPrefixFold([]byte(s), p) || hasPrefixFold(p, []byte(s)) {
+			return false
+		}
+	}
+	return true
+}
+
+var networkSchemes = [...]string{
+	"http", "https", "ws", "wss", "ftp", "ftps", "sftp", "tftp", "ssh", "scp",
+	"rtmp", "rtmps", "rtmpe", "rtmpt", "rtmpte", "rtmpts", "rtsp", "rtsps", "rtp",
+	"srtp", "srt", "rist", "librist", "tcp", "udp", "tls", "dtls", "sctp", "unix",
+	"smb", "nfs", "file", "dav", "davs", "webdav", "gopher", "gophers", "mms",
+	"mmsh", "mmst", "icecast", "ipfs", "ipns", "zmq", "amqp", "cache", "async",
+	"crypto", "hls", "concat", "concatf", "subfile", "httpproxy", "data", "blob",
+	"content", "asset", "android.resource", "rawresource",
+}
+
+func hasPrefixFold(s, prefix []byte) bool {
+	return len(s) >= len(prefix) && bytes.EqualFold(s[:len(prefix)], prefix)
+}
+
+// schemeEnd returns the index of the ':' that ends p's scheme, or 0.
+func schemeEnd(p []byte) int {
+	if len(p) == 0 || !isLetter(p[0]) {
+		return 0
+	}
+	for i := 1; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == ':':
+			return i
+		case isLetter(c) || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.':
+		default:
+			return 0
+		}
+	}
+	return 0
+}
+
+func isLetter(c byte) bool { return 'A' <= c&^0x20 && c&^0x20 <= 'Z' }
