@@ -120,8 +120,8 @@ func wantCarriers(t *testing.T, what string, reqs []request, cookie bool) {
 			switch {
 			case !cookie && (r.Cookie || !avh):
 				t.Fatalf("%s: without credentials, %s came with a cookie (%v) or without avh (%v)", what, asset, r.Cookie, avh)
-			case cookie && !r.Cookie && avh:
-				t.Fatalf("%s: with credentials, %s came without the cookie", what, asset)
+			case cookie && !r.Cookie:
+				t.Fatalf("%s: with credentials, %s came without the cookie (avh %v)", what, asset, avh)
 			}
 			n++
 		}
