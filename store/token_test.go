@@ -42,3 +42,28 @@ func TestParseToken(t *testing.T) {
 		t.Errorf("ParseToken of a canonical token: %v allocations, want 0", n)
 	}
 }
+
+// ParseToken and TokenBytes agree on every input: both refuse it, or both
+// read the one token whose canonical form ParseToken returns.
+func FuzzParseToken(f *testing.F) {
+	f.Add("0092d5ef-5750-471d-9e7e-48d0a7580238")
+	f.Add("0092D5EF-5750-471D-9E7E-48D0A7580238")
+	f.Add("0092d5ef5750471d9e7e48d0a7580238")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		tok, err := store.ParseToken(s)
+		b, berr := store.TokenBytes(s)
+		if (err == nil) != (berr == nil) {
+			t.Fatalf("ParseToken(%q): %v; TokenBytes: %v", s, err, berr)
+		}
+		if err != nil {
+			if tok != "" || !errors.Is(err, store.ErrUnknown) {
+				t.Fatalf("ParseToken(%q) = %q, %v; want \"\" and ErrMalformedToken", s, tok, err)
+			}
+			return
+		}
+		if !strings.EqualFold(tok, s) || strings.ToLower(tok) != tok || strings.ReplaceAll(tok, "-", "") != hex.EncodeToString(b[:]) {
+			t.Fatalf("ParseToken(%q) = %q, TokenBytes = %x", s, tok, b)
+		}
+	})
+}
