@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/textproto"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/privatevideo/privatevideo/store"
@@ -142,114 +140,115 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 }
 
 // serve decides a request under the prefix. Each step is a row of the
-// request table in the package documentation, in its order.
+// request table in the package documentation, in its order: first what
+// needs no token or session (serveOpen), then a session (row 5), then the
+// token (serveToken).
 func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, parseErr error) {
 	start := time.Now()
 	now := start
 	if m.clock != nil {
 		now = m.clock()
 	}
-	// CORS headers go on every answer, denials included, so that a player
-	// on another origin can read why it was refused.
-	if m.cors.enabled() && m.cors.apply(w, r) {
-		m.decided(r, t, start, allowPreflight, nil)
-		return // a preflight, answered
-	}
-	// Row 4, for what makes the request unreadable: we cannot even ask
-	// whether the video is public.
-	if parseErr != nil {
-		m.deny(w, r, t, start, parseErr)
-		return
-	}
-	// Row 2: public videos.
-	if m.public != nil && m.public(r.Context(), t.video) {
-		m.passPublic(w, r, next, t, start)
-		return
-	}
-	// Row 3: OPTIONS is answered here, never by the handler: many handlers
-	// (http.FileServer, most origins) answer it like GET.
-	if r.Method == http.MethodOptions {
-		m.answerOptions(w, r, t, start)
-		return
-	}
-	// The method is part of the boundary: only GET and HEAD (and POST to
-	// the session endpoint) go on, refused before any store call.
-	if !methodAllowed(r.Method, t.route) {
-		w.Header().Set("Allow", allowedMethods(t.route))
-		m.deny(w, r, t, start, ErrMethod)
-		return
-	}
-	// Row 4: the token.
-	if t.tokenErr != nil {
-		m.deny(w, r, t, start, t.tokenErr)
+	if m.serveOpen(w, r, next, t, start, parseErr) {
 		return
 	}
 	// Row 5: a valid session for this video (and this token, if any).
 	sess, raw, found := m.findSession(r, t, now)
 	if found >= sessionValid {
-		how, err := m.checkRevoked(r.Context(), sess.Token, now)
-		if err != nil {
-			m.deny(w, r, t, start, err)
-			return
-		}
-		m.confirm(sess, now)
-		a := access{video: t.video, token: sess.Token, session: sess, hasSession: true, mount: t.mount, inner: t.inner}
-		if found == sessionValid {
-			// The session came in the URL: this client keeps no cookie,
-			// so its playlists must carry the session on. A client whose
-			// cookie came along will send it with every URI of the
-			// playlist too, and is spared the rewrite.
-			a.sessionToken = raw
-		}
-		if t.route == routeSession {
-			m.answerSession(w, r, t, start, how, raw, sess.Expires)
-			return
-		}
-		m.pass(w, r, next, t, start, how, a)
+		m.serveSession(w, r, next, t, start, now, sess, raw, found)
 		return
 	}
-	// Row 9: no token.
-	if t.token == "" {
-		switch found {
-		case sessionExpired:
-			m.deny(w, r, t, start, ErrSessionExpired)
-		case sessionInvalid:
-			m.deny(w, r, t, start, ErrSessionInvalid)
-		default:
-			m.deny(w, r, t, start, ErrTokenRequired)
-		}
+	m.serveToken(w, r, next, t, start, now, found)
+}
+
+// serveOpen answers what is decided before any token or session is looked
+// at (rows 2 to 4), and reports whether it did.
+func (m *Middleware) serveOpen(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start time.Time, parseErr error) bool {
+	// CORS headers go on every answer, denials included, so that a player
+	// on another origin can read why it was refused.
+	if m.cors.enabled() && m.cors.apply(w, r) {
+		m.decided(r, t, start, allowPreflight, nil)
+		return true // a preflight, answered
+	}
+	switch {
+	case parseErr != nil:
+		// Row 4, for what makes the request unreadable: we cannot even
+		// ask whether the video is public.
+		m.deny(w, r, t, start, parseErr)
+	case m.public != nil && m.public(r.Context(), t.video):
+		m.passPublic(w, r, next, t, start) // row 2
+	case r.Method == http.MethodOptions:
+		// Row 3: OPTIONS is answered here, never by the handler: many
+		// handlers (http.FileServer, most origins) answer it like GET.
+		m.answerOptions(w, r, t, start)
+	case !methodAllowed(r.Method, t.route):
+		// The method is part of the boundary: only GET and HEAD (and POST
+		// to the session endpoint) go on, refused before any store call.
+		w.Header().Set("Allow", allowedMethods(t.route))
+		m.deny(w, r, t, start, ErrMethod)
+	case t.tokenErr != nil:
+		m.deny(w, r, t, start, t.tokenErr) // row 4: the token
+	default:
+		return false
+	}
+	return true
+}
+
+// serveSession lets a request with a valid session in (row 5), unless the
+// session's token is revoked.
+func (m *Middleware) serveSession(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start, now time.Time, sess Session, raw string, found verdict) {
+	how, err := m.checkRevoked(r.Context(), sess.Token, now)
+	if err != nil {
+		m.deny(w, r, t, start, err)
 		return
 	}
-	// A session of this very token that has run out: say so, rather than
-	// what the token's state would say (token-used).
-	if found == sessionExpired && t.route != routePage {
+	m.confirm(sess, now)
+	a := access{video: t.video, token: sess.Token, session: sess, hasSession: true, mount: t.mount, inner: t.inner}
+	if found == sessionValid {
+		// The session came in the URL: this client keeps no cookie, so its
+		// playlists must carry the session on. A client whose cookie came
+		// along will send it with every URI of the playlist too, and is
+		// spared the rewrite.
+		a.sessionToken = raw
+	}
+	if t.route == routeSession {
+		m.answerSession(w, r, t, start, how, raw, sess.Expires)
+		return
+	}
+	m.pass(w, r, next, t, start, how, a)
+}
+
+// serveToken decides a request without a valid session (rows 6 to 9): by
+// its token, which it redeems when it may.
+func (m *Middleware) serveToken(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start, now time.Time, found verdict) {
+	switch {
+	case t.token == "" && found == sessionExpired: // row 9: no token
 		m.deny(w, r, t, start, ErrSessionExpired)
-		return
-	}
-	// Row 6: the player page is a shell that never redeems.
-	if t.route == routePage {
+	case t.token == "" && found == sessionInvalid:
+		m.deny(w, r, t, start, ErrSessionInvalid)
+	case t.token == "":
+		m.deny(w, r, t, start, ErrTokenRequired)
+	case found == sessionExpired && t.route != routePage:
+		// A session of this very token that has run out: say so, rather
+		// than what the token's state would say (token-used).
+		m.deny(w, r, t, start, ErrSessionExpired)
+	case t.route == routePage:
+		// Row 6: the player page is a shell that never redeems.
 		m.pass(w, r, next, t, start, allowPage, access{video: t.video, token: t.token, mount: t.mount, inner: t.inner})
-		return
-	}
-	// A token in the query of an asset: move it into the path first, where
-	// the session cookie (scoped to the token's subtree) will follow it.
-	if !t.tokenInPath {
+	case !t.tokenInPath:
+		// A token in the query of an asset: move it into the path first,
+		// where the session cookie (scoped to the token's subtree) will
+		// follow it.
 		m.redirectToPath(w, r, t, start)
-		return
-	}
-	// Row 7: requests that must not redeem.
-	if m.nonRedeeming(r) {
-		m.deny(w, r, t, start, m.stateOf(r.Context(), t, now))
-		return
-	}
-	// A page on another origin that may not read the answer must not
-	// spend the link: its browser would hide what it paid for.
-	if !m.mayRead(r) {
+	case m.nonRedeeming(r):
+		m.deny(w, r, t, start, m.stateOf(r.Context(), t, now)) // row 7
+	case !m.mayRead(r):
+		// A page on another origin that may not read the answer must not
+		// spend the link: its browser would hide what it paid for.
 		m.deny(w, r, t, start, ErrOriginNotAllowed)
-		return
+	default:
+		m.redeem(w, r, next, t, start, now) // row 8
 	}
-	// Row 8: redeem.
-	m.redeem(w, r, next, t, start, now)
 }
 
 func (m *Middleware) redeem(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start, now time.Time) {
@@ -379,113 +378,6 @@ func (m *Middleware) checkRevoked(ctx context.Context, token string, now time.Ti
 			slog.String("token", RedactToken(token)), slog.String("cause", redactTokens(err.Error())))
 	}
 	return allowUnchecked, nil
-}
-
-// session verdicts, ordered: a better one wins when several carriers come.
-type verdict uint8
-
-const (
-	sessionNone    verdict = iota // no session, or one bound to another token
-	sessionInvalid                // tampered, unknown key, malformed, another video
-	sessionExpired
-	sessionValid       // from the avh parameter
-	sessionValidCookie // from a cookie: the client keeps cookies
-)
-
-// maxCookieCarriers bounds how many session cookies one request may make us
-// verify.
-const maxCookieCarriers = 4
-
-// findSession looks for a valid session for t among the avh parameters and
-// the session cookies, and otherwise reports the best failure it saw. A valid
-// session from a cookie is reported as sessionValidCookie.
-func (m *Middleware) findSession(r *http.Request, t *target, now time.Time) (Session, string, verdict) {
-	best := sessionNone
-	for _, v := range t.carriers {
-		if v == "" {
-			break
-		}
-		s, got := m.checkSession(v, t, now)
-		if got == sessionValid {
-			return s, v, got
-		}
-		best = max(best, got)
-	}
-	tried := 0
-	for _, line := range r.Header["Cookie"] {
-		for line != "" && tried < maxCookieCarriers {
-			var part string
-			part, line, _ = cutByte(line, ';')
-			name, v, ok := cutByte(textproto.TrimString(part), '=')
-			if !ok || name != m.cookie.name {
-				continue
-			}
-			tried++
-			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			s, got := m.checkSession(v, t, now)
-			if got == sessionValid {
-				return s, v, sessionValidCookie
-			}
-			best = max(best, got)
-		}
-	}
-	return Session{}, "", best
-}
-
-func cutByte(s string, sep byte) (before, after string, found bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == sep {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
-}
-
-func (m *Middleware) checkSession(v string, t *target, now time.Time) (Session, verdict) {
-	s, err := m.sessions.decode(v)
-	switch {
-	case err != nil || s.VideoID != t.video:
-		return s, sessionInvalid
-	case t.token != "" && s.Token != t.token:
-		return s, sessionNone
-	case !now.Before(s.Expires):
-		return s, sessionExpired
-	}
-	return s, sessionValid
-}
-
-// setCookie delivers a new session as a cookie scoped to the token's
-// subtree. The header is written directly: every part of it is checked
-// already (the name and domain by New, the value is base64url, the path is a
-// video ID and a token), and http.SetCookie would check them all again.
-func (m *Middleware) setCookie(w http.ResponseWriter, t *target, raw string, expires, now time.Time) string {
-	var buf [512]byte
-	c := append(buf[:0], m.cookie.name...)
-	c = append(append(c, '='), raw...)
-	c = append(c, "; Path="...)
-	c = append(c, t.mount...)
-	c = append(c, m.layout.Prefix...)
-	c = append(append(c, t.video...), '/')
-	c = append(append(c, m.layout.TokenSegment...), '/')
-	c = append(c, t.token...)
-	if m.cookie.domain != "" {
-		c = append(append(c, "; Domain="...), m.cookie.domain...)
-	}
-	c = strconv.AppendInt(append(c, "; Max-Age="...), int64(max(1, expires.Sub(now)/time.Second)), 10)
-	switch {
-	case m.cookie.crossSite:
-		c = append(c, "; HttpOnly; Secure; SameSite=None; Partitioned"...)
-	case m.cookie.insecure:
-		c = append(c, "; HttpOnly; SameSite=Lax"...)
-	default:
-		c = append(c, "; HttpOnly; Secure; SameSite=Lax"...)
-	}
-	line := string(c)
-	h := w.Header()
-	h["Set-Cookie"] = append(h["Set-Cookie"], line)
-	return line
 }
 
 // answerSession is the session endpoint's answer.

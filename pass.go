@@ -135,13 +135,6 @@ func (m *Middleware) handlerHeader(h http.Header, rewriting bool) (_ http.Header
 	return h, true
 }
 
-// carriesCredential reports whether a URL (a Referer) may hold a token or
-// a session token: a token segment, or a token or session parameter.
-func (l *Layout) carriesCredential(u string) bool {
-	return u != "" && (strings.Contains(u, "/"+l.TokenSegment+"/") ||
-		strings.Contains(u, l.TokenParam+"=") || strings.Contains(u, l.SessionParam+"="))
-}
-
 func hasRewriteHeader(h http.Header) bool {
 	for _, k := range rewriteHeaders {
 		if _, ok := h[k]; ok {
@@ -191,44 +184,4 @@ func (m *Middleware) dropSessionCookie(h http.Header) {
 		return
 	}
 	h["Cookie"] = []string{strings.Join(kept, "; ")}
-}
-
-// rewrite sets r's URL (in u, a fresh URL) and RequestURI to the public form
-// of t: no token segment, no token or session parameter, a clean path. Path
-// and RequestURI share one allocation. It leaves r alone when nothing changes.
-func (l *Layout) rewrite(r *http.Request, t *target, u *url.URL) {
-	old := r.URL
-	if l.isPublic(old, t) {
-		return
-	}
-	*u = *old
-	pub := len(t.inner) + len(l.Prefix) + len(t.video) + len(t.asset)
-	var s string
-	if t.query != "" {
-		s = t.inner + l.Prefix + t.video + t.asset + "?" + t.query
-	} else {
-		s = t.inner + l.Prefix + t.video + t.asset
-	}
-	u.Path, u.RawPath, u.RawQuery = s[:pub], "", t.query
-	u.ForceQuery = false
-	r.URL = u
-	if esc := u.EscapedPath(); esc != u.Path {
-		s = esc
-		if t.query != "" {
-			s += "?" + t.query
-		}
-	}
-	r.RequestURI = s
-}
-
-// isPublic reports whether u is already t's public form.
-func (l *Layout) isPublic(u *url.URL, t *target) bool {
-	return u.RawPath == "" && t.query == u.RawQuery && l.isPublicPath(u.Path, t)
-}
-
-// isPublicPath reports whether p is already t's public path.
-func (l *Layout) isPublicPath(p string, t *target) bool {
-	n := len(t.inner) + len(l.Prefix)
-	return len(p) == n+len(t.video)+len(t.asset) && p[:len(t.inner)] == t.inner &&
-		p[n:n+len(t.video)] == t.video && p[n+len(t.video):] == t.asset
 }

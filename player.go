@@ -286,13 +286,3 @@ func acceptsGzip(values []string) bool {
 
 // pageMethods are the methods the player page answers.
 const pageMethods = "GET, HEAD, OPTIONS"
-
-// pageVideo reports whether p is a player page's public path, /vod/{id}, and
-// returns the video ID.
-func (l *Layout) pageVideo(p string) (string, bool) {
-	if len(p) <= len(l.Prefix) || p[:len(l.Prefix)] != l.Prefix {
-		return "", false
-	}
-	id := p[len(l.Prefix):]
-	return id, ValidVideoID(id)
-}

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"sync"
@@ -276,4 +278,111 @@ func (sessionSerializer) Deserialize(b []byte, dst any) error {
 		Expires: time.Unix(int64(binary.BigEndian.Uint64(b[17:25])), 0),
 	}
 	return nil
+}
+
+// Carriers. A session travels in the session cookie (cookie mode) or in the
+// avh parameter (page-bound mode, and players without cookies); the
+// middleware reads both, and writes the cookie.
+
+// session verdicts, ordered: a better one wins when several carriers come.
+type verdict uint8
+
+const (
+	sessionNone    verdict = iota // no session, or one bound to another token
+	sessionInvalid                // tampered, unknown key, malformed, another video
+	sessionExpired
+	sessionValid       // from the avh parameter
+	sessionValidCookie // from a cookie: the client keeps cookies
+)
+
+// maxCookieCarriers bounds how many session cookies one request may make us
+// verify.
+const maxCookieCarriers = 4
+
+// findSession looks for a valid session for t among the avh parameters and
+// the session cookies, and otherwise reports the best failure it saw. A valid
+// session from a cookie is reported as sessionValidCookie.
+func (m *Middleware) findSession(r *http.Request, t *target, now time.Time) (Session, string, verdict) {
+	best := sessionNone
+	for _, v := range t.carriers {
+		if v == "" {
+			break
+		}
+		s, got := m.checkSession(v, t, now)
+		if got == sessionValid {
+			return s, v, got
+		}
+		best = max(best, got)
+	}
+	tried := 0
+	for _, line := range r.Header["Cookie"] {
+		for line != "" && tried < maxCookieCarriers {
+			var part string
+			part, line, _ = cutByte(line, ';')
+			name, v, ok := cutByte(textproto.TrimString(part), '=')
+			if !ok || name != m.cookie.name {
+				continue
+			}
+			tried++
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			s, got := m.checkSession(v, t, now)
+			if got == sessionValid {
+				return s, v, sessionValidCookie
+			}
+			best = max(best, got)
+		}
+	}
+	return Session{}, "", best
+}
+
+func cutByte(s string, sep byte) (before, after string, found bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func (m *Middleware) checkSession(v string, t *target, now time.Time) (Session, verdict) {
+	s, err := m.sessions.decode(v)
+	switch {
+	case err != nil || s.VideoID != t.video:
+		return s, sessionInvalid
+	case t.token != "" && s.Token != t.token:
+		return s, sessionNone
+	case !now.Before(s.Expires):
+		return s, sessionExpired
+	}
+	return s, sessionValid
+}
+
+// setCookie delivers a new session as a cookie scoped to the token's
+// subtree. The header is written directly: every part of it is checked
+// already (the name and domain by New, the value is base64url, the path is a
+// video ID and a token), and http.SetCookie would check them all again.
+func (m *Middleware) setCookie(w http.ResponseWriter, t *target, raw string, expires, now time.Time) string {
+	var buf [512]byte
+	c := append(buf[:0], m.cookie.name...)
+	c = append(append(c, '='), raw...)
+	c = append(c, "; Path="...)
+	c = m.layout.appendPrivatePath(c, t.mount, t.video, t.token)
+	if m.cookie.domain != "" {
+		c = append(append(c, "; Domain="...), m.cookie.domain...)
+	}
+	c = strconv.AppendInt(append(c, "; Max-Age="...), int64(max(1, expires.Sub(now)/time.Second)), 10)
+	switch {
+	case m.cookie.crossSite:
+		c = append(c, "; HttpOnly; Secure; SameSite=None; Partitioned"...)
+	case m.cookie.insecure:
+		c = append(c, "; HttpOnly; SameSite=Lax"...)
+	default:
+		c = append(c, "; HttpOnly; Secure; SameSite=Lax"...)
+	}
+	line := string(c)
+	h := w.Header()
+	h["Set-Cookie"] = append(h["Set-Cookie"], line)
+	return line
 }
