@@ -381,10 +381,83 @@ func TestConfiguration(t *testing.T) {
 	// A Classify that answers nonsense fails closed.
 	r := &Rewriter{Param: "avh", Value: "x", Classify: func(string) Kind { return 9 }}
 	out, err := r.Write(nil, []byte(mpd(`<BaseURL>a/</BaseURL>`)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if out, err = r.Close(out); err != nil || bytes.Contains(out, []byte("avh")) {
 		t.Errorf("%s %v", out, err)
 	}
 	if _, err := r.Write(nil, nil); err == nil {
 		t.Error("Write after Close works")
+	}
+}
+
+func TestEncodingDeclaration(t *testing.T) {
+	for decl, want := range map[string]error{
+		`<?xml version="1.0" encoding="UTF-16"?>`:       ErrUnsupported,
+		`<?xml version="1.0" encoding='ebcdic-cp-us'?>`: ErrUnsupported,
+		`<?xml version="1.0" encoding="utf-8"?>`:        nil,
+		`<?xml version="1.0" encoding = "ISO-8859-1"?>`: nil,
+		`<?xml version="1.0"?>`:                         nil,
+		`<?xml-stylesheet href="x.xsl"?>`:               nil,
+	} {
+		if _, err := oneShot([]byte(decl + `<MPD/>`)); !errors.Is(err, want) {
+			t.Errorf("%s: %v, want %v", decl, err, want)
+		}
+	}
+}
+
+// TestClassifySeesDecodedValues: references decoded, nothing else touched.
+func TestClassifySeesDecodedValues(t *testing.T) {
+	var seen []string
+	r := &Rewriter{Param: testP, Value: testV, Classify: func(u string) Kind {
+		seen = append(seen, u)
+		return classify(u)
+	}}
+	doc := mpd(`<BaseURL>  a&amp;b&#x2F;&#47;&lt;&quot;&apos;&#233;&#x1F600;` + "\r\n" + `</BaseURL><Period><SegmentURL media="&#104;ttps://media.example.com/x?a=1&amp;b=2"/></Period>`)
+	out, err := r.Write(nil, []byte(doc))
+	if err == nil {
+		out, err = r.Close(out)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"  a&b//<\"'é😀\n", "https://media.example.com/x?a=1&b=2"}
+	if len(seen) < 2 || seen[0] != want[0] || seen[len(seen)-1] != want[1] && seen[len(seen)-2] != want[1] {
+		t.Errorf("Classify saw %q, want %q (and raw forms)", seen, want)
+	}
+	if !strings.Contains(string(out), `media="&#104;ttps://media.example.com/x?a=1&amp;b=2`+a+`"`) {
+		t.Errorf("%s", out)
+	}
+}
+
+// TestEntityTricks: references that hide a host, or look like one.
+func TestEntityTricks(t *testing.T) {
+	for in, rewritten := range map[string]bool{
+		`<SegmentURL media="&#x2F;&#x2F;evil.example/x"/>`:                  false,
+		`<SegmentURL media="&#47;&#92;evil.example/x"/>`:                    false,
+		`<SegmentURL media="https&#58;//evil.example/x"/>`:                  false,
+		`<SegmentURL media="&amp;#x2F;&amp;#x2F;evil.example/x"/>`:          true, // literally "&#x2F;…": a relative path and a fragment
+		`<SegmentURL media="&#9;//evil.example/x"/>`:                        false,
+		`<SegmentURL media="/&#x0A;/evil.example/x"/>`:                      false,
+		`<SegmentURL media="/&#x0D;/evil.example/x"/>`:                      false,
+		`<SegmentURL media="&#0;//evil.example/x"/>`:                        false,
+		`<SegmentURL media="&#xD800;//evil.example/x"/>`:                    false,
+		`<SegmentURL media="&#x110000;x"/>`:                                 false,
+		`<SegmentURL media="&x;x"/>`:                                        false,
+		`<SegmentURL media="a&b"/>`:                                         false,
+		`<SegmentURL media="https:&#x2F;&#x2F;media.example.com/x"/>`:       false, // read undecoded it is "https:&…", and the worse reading wins
+		`<SegmentURL media="https://media.example.com&#64;evil.example/"/>`: false,
+	} {
+		out, err, problem := verify([]byte(mpd(`<Period>` + in + `</Period>`)))
+		if problem != nil {
+			t.Error(problem)
+		}
+		if err != nil {
+			t.Errorf("%s: %v", in, err)
+		}
+		if got := strings.Contains(string(out), testV); got != rewritten {
+			t.Errorf("%s: rewritten %t, want %t: %s", in, got, rewritten, out)
+		}
 	}
 }

@@ -384,19 +384,17 @@ func verify(doc []byte, cuts ...int) ([]byte, error, error) {
 	if err != nil {
 		return out, err, nil
 	}
-	inRoot, inToks, inErr := parse(doc)
-	_, outToks, outErr := parse(out)
+	_, inToks, inErr := parse(doc)
+	outRoot, outToks, outErr := parse(out)
 	if (inErr == nil) != (outErr == nil) {
 		return out, nil, fmt.Errorf("input parses: %v, output parses: %v\nin:  %q\nout: %q", inErr, outErr, doc, out)
 	}
 	if inErr != nil {
 		return out, nil, nil
 	}
-	_ = inRoot
 	if e := sameButParam(inToks, outToks); e != nil {
 		return out, nil, fmt.Errorf("%v\nin:  %q\nout: %q", e, doc, out)
 	}
-	outRoot, _, _ := parse(out)
 	if e := noLeak(outRoot); e != nil {
 		return out, nil, fmt.Errorf("%v\nin:  %q\nout: %q", e, doc, out)
 	}

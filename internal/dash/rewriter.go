@@ -429,7 +429,12 @@ func (r *Rewriter) handle(out, tok []byte, t token) ([]byte, error) {
 		out = r.interrupt(out)
 	}
 	switch t {
-	case tComment, tCDATA, tPI:
+	case tPI:
+		if !encodingOK(tok) {
+			return out, ErrUnsupported
+		}
+		return append(out, tok...), nil
+	case tComment, tCDATA:
 		return append(out, tok...), nil
 	case tDoctype:
 		if len(r.frames) > 1 {
@@ -454,6 +459,37 @@ func (r *Rewriter) interrupt(out []byte) []byte {
 	out = append(out, r.text...)
 	r.text = r.text[:0]
 	return out
+}
+
+// encodingOK reports whether a processing instruction, when it is the XML
+// declaration, declares an encoding that this byte scanner reads as it is
+// meant: ASCII-compatible, its URLs in ASCII. UTF-16 and the like are
+// refused rather than misread.
+func encodingOK(pi []byte) bool {
+	if len(pi) < 6 || !bytes.HasPrefix(pi, []byte("<?xml")) || !isSpace(pi[5]) {
+		return true
+	}
+	i := bytes.Index(pi, []byte("encoding"))
+	if i < 0 {
+		return true
+	}
+	v := bytes.TrimLeft(pi[i+len("encoding"):], " \t\r\n")
+	if len(v) == 0 || v[0] != '=' {
+		return false
+	}
+	v = bytes.TrimLeft(v[1:], " \t\r\n")
+	if len(v) == 0 || v[0] != '"' && v[0] != '\'' {
+		return false
+	}
+	end := bytes.IndexByte(v[1:], v[0])
+	if end < 0 {
+		return false
+	}
+	switch string(bytes.ToLower(v[1 : 1+end])) {
+	case "utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin1", "iso-8859-15", "windows-1252":
+		return true
+	}
+	return false
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
