@@ -243,15 +243,27 @@ func TestPlayerDASHRefusedMidway(t *testing.T) {
 	if reason := refusal(t, ctx, "revoked midway"); reason != "token-revoked" {
 		t.Fatalf("revoked midway: reason %q, want token-revoked", reason)
 	}
-	asked := false
+	asked, refusedGets := false, map[string]int{}
 	for _, r := range f.log.since(0) {
 		if strings.Contains(r.URL, "mp4/") {
 			t.Fatalf("a refusal made the page try the MP4: %+v", r)
 		}
 		asked = asked || r.Method == http.MethodHead && strings.Contains(r.URL, "/vod/v1/") && r.Status == http.StatusForbidden
+		if r.Method == http.MethodGet && r.Status == http.StatusForbidden {
+			refusedGets[r.URL]++
+		}
 	}
 	if !asked {
 		t.Fatal("the page never asked why with a HEAD")
+	}
+	// Shaka retries HTTP errors; the page stops it retrying a refusal.
+	for u, n := range refusedGets {
+		if n > 1 {
+			t.Fatalf("a refused request was retried: %d times %s", n, u)
+		}
+	}
+	if len(refusedGets) == 0 {
+		t.Fatal("no media request was refused: the test revoked nothing Shaka asked for")
 	}
 }
 

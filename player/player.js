@@ -197,25 +197,35 @@
       const playDASH = (source, wanted, resume) => {
         const p = new shaka.Player();
         player = window.__pvShaka = p; // for tests and the console
-        const fail = (err) => {
+        // Shaka's errors name the URI that failed. A recoverable one
+        // (after Shaka's retries) is explained only if it was a refusal; a
+        // failed load, or a critical error, ends the source.
+        const fail = (err, fatal) => {
           if (player !== p) return; // a source already left
           const e = (err && err.detail) || err || {};
           const url = e.data && typeof e.data[0] === "string" ? e.data[0] : source.url;
-          failed(url, e.severity !== shaka.util.Error.Severity.RECOVERABLE);
+          failed(url, fatal || e.severity !== shaka.util.Error.Severity.RECOVERABLE);
         };
-        p.addEventListener("error", fail);
+        p.addEventListener("error", (e) => fail(e, false));
+        const net = p.getNetworkingEngine();
         // Every request Shaka makes (MPD, init sections, segments) carries
         // the session; none goes beyond the page's origin.
-        p.getNetworkingEngine().registerRequestFilter((_, request) => {
+        net.registerRequestFilter((_, request) => {
           request.uris = request.uris.map((u) => withSession(u, token));
         });
+        // Shaka retries any HTTP error; a refusal (it carries its reason)
+        // would only be refused again, a second later.
+        net.addEventListener("retry", (e) => {
+          const headers = e.error && e.error.data && e.error.data[3];
+          if (headers && headers["privatevideo-reason"]) e.preventDefault();
+        });
         const attached = p.attach(video);
-        attached.catch(fail);
+        attached.catch((err) => fail(err, true));
         const start = () => {
           video.removeEventListener("play", start);
           video.removeEventListener("seeking", start);
           const at = video.currentTime || null;
-          attached.then(() => player === p && p.load(source.url, at, "application/dash+xml")).catch(fail);
+          attached.then(() => player === p && p.load(source.url, at, "application/dash+xml")).catch((err) => fail(err, true));
         };
         video.addEventListener("play", start);
         video.addEventListener("seeking", start);
