@@ -4,8 +4,11 @@
 // server got: renditions, keys and segments fetched by script, never the
 // MP4), switches rendition, seeks, reloads, is refused in another browser or
 // tab, plays embedded in another site, and falls back without MSE or without
-// a library it can trust. TestPlayerWeight and TestPlayerTimeToFirstFrame
-// report the page's weight and its time to first frame (go test -v).
+// a library it can trust. Asked for DASH, it plays the fixture's MPD through
+// the vendored Shaka Player, in both modes (dash_test.go).
+// TestPlayerWeight, TestPlayerTimeToFirstFrame and
+// TestPlayerDASHWeightAndFirstFrame report the page's weight and its time to
+// first frame (go test -v).
 //
 // It is a module of its own so that the core never requires chromedp. The
 // tests need /usr/bin/chromium (Debian's chromium package); .ci/run installs
