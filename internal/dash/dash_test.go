@@ -461,3 +461,49 @@ func TestEntityTricks(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamsWithinBounds: a large MPD, written in small pieces, comes out
+// as it goes in, and the rewriter never holds more than one construct.
+func TestStreamsWithinBounds(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(mpd(""))
+	body := b.String()
+	var list strings.Builder
+	list.WriteString(`<Period><AdaptationSet><Representation id="r"><SegmentList duration="1">`)
+	for i := 0; list.Len() < 2<<20; i++ {
+		list.WriteString(`<SegmentURL media="segment-`)
+		list.WriteString(strings.Repeat("x", i%50))
+		list.WriteString(`.m4s"/>` + "\n")
+	}
+	list.WriteString(`<!-- ` + strings.Repeat("c", MaxConstruct-10) + ` -->`)
+	list.WriteString(`<SegmentURL media="` + strings.Repeat("y", MaxConstruct-40) + `"/>`)
+	list.WriteString(`</SegmentList></Representation></AdaptationSet></Period>`)
+	doc := []byte(strings.Replace(body, "</MPD>", list.String()+"</MPD>", 1))
+
+	r := newRewriter()
+	var out []byte
+	var err error
+	maxHeld := 0
+	for i := 0; i < len(doc); i += 7 {
+		if out, err = r.Write(out, doc[i:min(i+7, len(doc))]); err != nil {
+			t.Fatal(err)
+		}
+		maxHeld = max(maxHeld, len(r.held)+len(r.text))
+		if i > 0 && i%(256<<10) == 0 && len(out) < i-MaxConstruct-4096 {
+			t.Fatalf("after %d bytes in, only %d out", i, len(out))
+		}
+	}
+	if out, err = r.Close(out); err != nil {
+		t.Fatal(err)
+	}
+	if maxHeld > MaxConstruct+4096+7 {
+		t.Errorf("held %d bytes", maxHeld)
+	}
+	one, err := oneShot(doc)
+	if err != nil || !bytes.Equal(one, out) {
+		t.Fatalf("pieces and one shot differ (%v)", err)
+	}
+	if n := bytes.Count(out, []byte(q)); n != bytes.Count(doc, []byte("<SegmentURL")) {
+		t.Errorf("%d URLs rewritten", n)
+	}
+}

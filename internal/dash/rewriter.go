@@ -66,6 +66,7 @@ type Rewriter struct {
 	sufN  []byte // "P=V", after a trailing ? or &
 
 	held    []byte  // an unfinished construct carried to the next Write
+	retry   int     // the length of held at which to scan it again
 	frames  []frame // frames[0] is the document, then the open elements
 	names   []byte  // the raw names of the open elements
 	binds   []binding
@@ -199,6 +200,9 @@ func (r *Rewriter) Write(out, in []byte) ([]byte, error) {
 	b := in
 	if len(r.held) > 0 {
 		r.held = append(r.held, in...)
+		if len(r.held) < r.retry {
+			return out, nil // too little new to look at the held construct again
+		}
 		b = r.held
 	}
 	n, out, err := r.scan(out, b, false)
@@ -212,6 +216,10 @@ func (r *Rewriter) Write(out, in []byte) ([]byte, error) {
 	} else {
 		r.held = append(r.held[:0], rest...)
 	}
+	// An unfinished construct is scanned again once the held bytes have
+	// doubled, or grown by 4 KiB: written a byte at a time, a construct
+	// costs O(n log n), not O(n²).
+	r.retry = len(r.held) + min(len(r.held), 4<<10) + 1
 	return out, nil
 }
 
@@ -274,7 +282,10 @@ func (r *Rewriter) scan(out, b []byte, final bool) (int, []byte, error) {
 			p = end
 			continue
 		}
-		n, t, err := construct(b[p:], final)
+		// A construct longer than MaxConstruct fails whatever follows, so
+		// no more than that is looked at: the outcome does not depend on
+		// where the input was cut.
+		n, t, err := construct(b[p:min(len(b), p+MaxConstruct+1)], final)
 		if err != nil {
 			return p, out, err
 		}
