@@ -334,3 +334,44 @@ func TestPlayerDASHWeightAndFirstFrame(t *testing.T) {
 		}
 	}
 }
+
+// Only player.format=dash asks for DASH, and only where the layout has a
+// DASH asset; the page asks for Shaka then, and hls.js otherwise. Shaka is
+// served at the name the page gives, and no other version is.
+func TestPlayerFormatParam(t *testing.T) {
+	noDASH := privatevideo.DefaultLayout
+	noDASH.DASH = ""
+	withDASH, without := server(t), server(t, privatevideo.WithLayout(noDASH))
+	lib := regexp.MustCompile(`data-dash="([^"]*)" data-format="([^"]*)"[^>]*data-lib="([^"]+)"`)
+	for _, c := range []struct {
+		name, query     string
+		f               *fixture
+		dash, libPrefix string
+	}{
+		{"asked", "&player.format=dash", withDASH, "/dash/manifest.mpd", "shaka-"},
+		{"not asked", "", withDASH, "", "hls-"},
+		{"another format", "&player.format=DASH&player.format=dash", withDASH, "", "hls-"},
+		{"a layout without DASH", "&player.format=dash", without, "", "hls-"},
+	} {
+		page := c.f.playerURL(t) + c.query
+		m := lib.FindSubmatch(fetch(t, page, "identity").body)
+		if m == nil {
+			t.Fatalf("%s: the page names no library", c.name)
+		}
+		dash, format, name := string(m[1]), string(m[2]), string(m[3])
+		if !strings.HasSuffix(dash, c.dash) || (c.dash == "") != (dash == "") || (format == "dash") != (c.dash != "") || !strings.HasPrefix(name, c.libPrefix) {
+			t.Fatalf("%s: data-dash %q, data-format %q, data-lib %q", c.name, dash, format, name)
+		}
+		if js := fetch(t, page+"&player.lib="+name, "identity"); js.Header.Get("Content-Type") != "text/javascript; charset=utf-8" {
+			t.Fatalf("%s: %s as %q", c.name, name, js.Header.Get("Content-Type"))
+		}
+	}
+	res, err := http.Get(withDASH.playerURL(t) + "&player.lib=shaka-0.0.1.dash.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Fatalf("another Shaka version: %d, want 404", res.StatusCode)
+	}
+}
