@@ -27,7 +27,7 @@ type passState struct {
 func (m *Middleware) pass(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start time.Time, how string, a access) {
 	m.decided(r, t, start, how, nil)
 	st := m.passState(w, r, t, r.Context(), a)
-	if a.sessionToken != "" && st.rw.byName {
+	if a.sessionToken != "" && st.rw.byName != notManifest {
 		defer st.rw.recoverAbort()
 	}
 	m.serveNext(st, r, next, t, a)
@@ -47,7 +47,7 @@ func (m *Middleware) passFresh(w http.ResponseWriter, r *http.Request, next http
 			d.settle(true)
 		}
 	}()
-	if a.sessionToken != "" && st.rw.byName {
+	if a.sessionToken != "" && st.rw.byName != notManifest {
 		defer st.rw.recoverAbort()
 	}
 	m.serveNext(st, r, next, t, a)
@@ -57,9 +57,9 @@ func (m *Middleware) passFresh(w http.ResponseWriter, r *http.Request, next http
 }
 
 func (m *Middleware) passState(w http.ResponseWriter, r *http.Request, t *target, ctx context.Context, a access) *passState {
-	byName := hasSuffixFold(t.asset, ".m3u8")
+	byName := kindByName(t.asset)
 	st := &passState{
-		rw:  responseWriter{ResponseWriter: w, noReferrer: t.route == routePage || byName, byName: byName, head: r.Method == http.MethodHead, m: m},
+		rw:  responseWriter{ResponseWriter: w, noReferrer: t.route == routePage || byName != notManifest, byName: byName, head: r.Method == http.MethodHead, m: m},
 		ctx: accessContext{Context: ctx, access: a},
 	}
 	if h := w.Header(); len(h) > 0 {
@@ -73,7 +73,7 @@ func (m *Middleware) serveNext(st *passState, r *http.Request, next http.Handler
 	byName := st.rw.byName
 	r = r.WithContext(&st.ctx)
 	m.layout.rewrite(r, t, &st.url)
-	rewriting := a.sessionToken != "" && byName
+	rewriting := a.sessionToken != "" && byName != notManifest
 	if rewriting {
 		st.rw.rewrite = hls.Rewriter{Param: m.layout.SessionParam, Value: a.sessionToken, Hosts: manifest.Hosts{Host: r.Host, Allowed: m.playlistHosts}}
 	}

@@ -34,11 +34,11 @@ type responseWriter struct {
 	// forwarding a 1xx. The final status line gets them back.
 	own http.Header
 
-	// Playlist rewriting; rewrite.Value is empty outside sessions.
+	// Manifest rewriting; rewrite.Value is empty outside sessions.
 	rewrite hls.Rewriter
-	byName  bool // the asset's name says playlist (.m3u8)
+	byName  kind // what the asset's name says it is (.m3u8, .mpd)
 	m       *Middleware
-	pl      *manifest.Writer // set while a playlist is rewritten
+	pl      *manifest.Writer // set while a manifest is rewritten
 }
 
 func (w *responseWriter) WriteHeader(code int) {
@@ -55,13 +55,16 @@ func (w *responseWriter) WriteHeader(code int) {
 	if cc, ok := privateCacheControl(first(h["Cache-Control"])); ok {
 		h["Cache-Control"] = []string{cc}
 	}
-	contentType := first(h["Content-Type"])
-	playlist := isPlaylist(contentType) || w.byName && !isMedia(contentType)
-	if w.noReferrer || playlist {
+	k := kindOf(first(h["Content-Type"]), w.byName)
+	if w.noReferrer || k != notManifest {
 		h.Set("Referrer-Policy", "no-referrer")
 	}
-	if playlist && code == http.StatusOK && w.rewrite.Value != "" {
-		if w.pl = manifest.NewWriter(w.ResponseWriter, &w.rewrite, code, w.m.warn); w.pl != nil {
+	if k != notManifest && code == http.StatusOK && w.rewrite.Value != "" {
+		var rw manifest.Rewriter = &w.rewrite
+		if k == mpd {
+			rw = newMPDRewriter(&w.rewrite)
+		}
+		if w.pl = manifest.NewWriter(w.ResponseWriter, rw, code, w.m.warn); w.pl != nil {
 			return // the status goes out with the rewritten body
 		}
 	}
@@ -192,17 +195,6 @@ func first(values []string) string {
 		return ""
 	}
 	return values[0]
-}
-
-// isPlaylist reports whether a Content-Type is an HLS playlist.
-func isPlaylist(contentType string) bool {
-	return strings.Contains(strings.ToLower(contentType), "mpegurl")
-}
-
-// isMedia reports whether a Content-Type is plainly not a playlist.
-func isMedia(contentType string) bool {
-	ct := strings.ToLower(contentType)
-	return strings.HasPrefix(ct, "video/") || strings.HasPrefix(ct, "audio/") || strings.HasPrefix(ct, "image/")
 }
 
 // warn logs what an operator must know even without WithLogger.
