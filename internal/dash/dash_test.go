@@ -50,11 +50,19 @@ func TestURLKindsAndLevels(t *testing.T) {
 		{"SegmentTemplate at Period", `<Period><SegmentTemplate media="$Number$.m4s" initialization="init.mp4" index="i.sidx" bitstreamSwitching="bs.mp4" timescale="1"/></Period>`,
 			`<Period><SegmentTemplate media="$Number$.m4s` + q + `" initialization="init.mp4` + q + `" index="i.sidx` + q + `" bitstreamSwitching="bs.mp4` + q + `" timescale="1"/></Period>`},
 		{"SegmentTemplate single quotes", `<Period><SegmentTemplate media='s_$Number%05d$_$$.m4s'/></Period>`, `<Period><SegmentTemplate media='s_$Number%05d$_$$.m4s` + q + `'/></Period>`},
-		{"SegmentTemplate RepresentationID first", `<Period><SegmentTemplate media="$RepresentationID$/$Number$.m4s"/></Period>`, `<Period><SegmentTemplate media="$RepresentationID$/$Number$.m4s"/></Period>`},
+		{"SegmentTemplate RepresentationID first", `<Period><SegmentTemplate media="$RepresentationID$/$Number$.m4s"/></Period>`, `<Period><SegmentTemplate media="$RepresentationID$/$Number$.m4s` + q + `"/></Period>`},
+		{"SegmentTemplate RepresentationID first, ids fine", `<Period><AdaptationSet><SegmentTemplate media="$RepresentationID$/$Number$.m4s"/><Representation id="v1"/><Representation id="a-2.b_c~"/></AdaptationSet></Period>`,
+			`<Period><AdaptationSet><SegmentTemplate media="$RepresentationID$/$Number$.m4s` + q + `"/><Representation id="v1"/><Representation id="a-2.b_c~"/></AdaptationSet></Period>`},
+		{"SegmentTemplate in a Representation with a bad id", `<Period><AdaptationSet><Representation id="//evil.example"><SegmentTemplate media="$RepresentationID$/$Number$.m4s" initialization="i/$RepresentationID$.mp4"/></Representation></AdaptationSet></Period>`,
+			`<Period><AdaptationSet><Representation id="//evil.example"><SegmentTemplate media="$RepresentationID$/$Number$.m4s" initialization="i/$RepresentationID$.mp4` + q + `"/></Representation></AdaptationSet></Period>`},
+		{"SegmentTemplate in a Representation with a good id", `<Period><AdaptationSet><Representation id="v1"><SegmentTemplate media="$RepresentationID$/$Number$.m4s"/></Representation></AdaptationSet></Period>`,
+			`<Period><AdaptationSet><Representation id="v1"><SegmentTemplate media="$RepresentationID$/$Number$.m4s` + q + `"/></Representation></AdaptationSet></Period>`},
 		{"SegmentTemplate RepresentationID in a segment", `<Period><SegmentTemplate media="v/$RepresentationID$/$Time$.m4s"/></Period>`, `<Period><SegmentTemplate media="v/$RepresentationID$/$Time$.m4s` + q + `"/></Period>`},
 		{"SegmentTemplate ffmpeg names", `<Period><SegmentTemplate media="chunk-stream$RepresentationID$-$Number%05d$.m4s"/></Period>`, `<Period><SegmentTemplate media="chunk-stream$RepresentationID$-$Number%05d$.m4s` + q + `"/></Period>`},
-		{"SegmentTemplate RepresentationID after a slash", `<Period><SegmentTemplate media="/$RepresentationID$/x"/></Period>`, `<Period><SegmentTemplate media="/$RepresentationID$/x"/></Period>`},
-		{"SegmentTemplate RepresentationID could end a scheme", `<Period><SegmentTemplate media="http$RepresentationID$/x"/></Period>`, `<Period><SegmentTemplate media="http$RepresentationID$/x"/></Period>`},
+		{"SegmentTemplate RepresentationID after a slash", `<Period><AdaptationSet><Representation id="/evil.example"><SegmentTemplate media="/$RepresentationID$/x"/></Representation></AdaptationSet></Period>`,
+			`<Period><AdaptationSet><Representation id="/evil.example"><SegmentTemplate media="/$RepresentationID$/x"/></Representation></AdaptationSet></Period>`},
+		{"SegmentTemplate RepresentationID could end a scheme", `<Period><AdaptationSet><Representation id="s://evil.example"><SegmentTemplate media="http$RepresentationID$/x"/></Representation></AdaptationSet></Period>`,
+			`<Period><AdaptationSet><Representation id="s://evil.example"><SegmentTemplate media="http$RepresentationID$/x"/></Representation></AdaptationSet></Period>`},
 		{"SegmentTemplate RepresentationID in a host", `<Period><SegmentTemplate media="https://media.example.com$RepresentationID$/x"/></Period>`, `<Period><SegmentTemplate media="https://media.example.com$RepresentationID$/x"/></Period>`},
 		{"SegmentTemplate ours absolute", `<Period><SegmentTemplate media="https://media.example.com/$RepresentationID$/$Number$.m4s"/></Period>`, `<Period><SegmentTemplate media="https://media.example.com/$RepresentationID$/$Number$.m4s` + q + `"/></Period>`},
 		{"SegmentTemplate unterminated identifier", `<Period><SegmentTemplate media="seg$Number.m4s"/></Period>`, `<Period><SegmentTemplate media="seg$Number.m4s"/></Period>`},
@@ -167,6 +175,8 @@ func TestFailures(t *testing.T) {
 		{"inherited template, then a relative BaseURL under a foreign xml:base", mpd(`<Period><SegmentTemplate media="$Number$.m4s"/><AdaptationSet xml:base="https://cdn.example.net/"/></Period>`), ErrLateBase},
 		{"late foreign Location", mpd(`<BaseURL>a/</BaseURL><Location>https://elsewhere.example/m.mpd</Location>`), ErrLateBase},
 		{"late relative alternative under a foreign level", mpd(`<BaseURL>https://cdn.example.net/</BaseURL><Period><BaseURL>https://media.example.com/</BaseURL><SegmentURL media="1"/><BaseURL>rel/</BaseURL></Period>`), ErrLateBase},
+		{"a Representation@id moves an inherited template", mpd(`<Period><AdaptationSet><SegmentTemplate media="$RepresentationID$/$Number$.m4s"/><Representation id="ok"/><Representation id="//evil.example"/></AdaptationSet></Period>`), ErrRepresentationID},
+		{"a Representation@id that is not plain", mpd(`<Period><SegmentTemplate media="$RepresentationID$/$Number$.m4s"/><AdaptationSet><Representation id="a&#x9;b"/></AdaptationSet></Period>`), ErrRepresentationID},
 		{"UrlQueryInfo", mpd(`<Period><EssentialProperty schemeIdUri="urn:mpeg:dash:urlparam:2014"><up:UrlQueryInfo xmlns:up="urn:mpeg:dash:schema:urlparam:2014" useMPDUrlQuery="true"/></EssentialProperty></Period>`), ErrUnsupported},
 		{"ExtHttpHeaderInfo", mpd(`<SupplementalProperty schemeIdUri="urn:mpeg:dash:urlparam:2016"><ExtHttpHeaderInfo/></SupplementalProperty>`), ErrUnsupported},
 		{"ContentSteering", mpd(`<ContentSteering>https://steer.example/s.json</ContentSteering>`), ErrUnsupported},
@@ -252,29 +262,40 @@ func TestAttacks(t *testing.T) {
 	}
 }
 
-// TestRepresentationIDCannotMoveHost: the ids of the Representations come
-// after an AdaptationSet's template; whatever they are, a rewritten
-// template must keep its host.
+// TestRepresentationIDCannotMoveHost: whatever the ids of the
+// Representations, before or after the template they use, a template
+// that carries the session keeps its host, or the document fails.
 func TestRepresentationIDCannotMoveHost(t *testing.T) {
-	ids := []string{"//evil.example", "/evil.example", `\evil.example`, "http://evil.example", "s://evil.example", "@evil.example", ".evil.example", ":8443@evil.example"}
+	ids := []string{"//evil.example", "/evil.example", `\evil.example`, "http://evil.example", "https:", "s://evil.example", "@evil.example", ".evil.example", ":8443@evil.example", "v1", ""}
 	templates := []string{"$RepresentationID$/$Number$.m4s", "/$RepresentationID$/x", "h$RepresentationID$", "https://media.example.com$RepresentationID$/x",
 		"//media.example.com$RepresentationID$/", "https:$RepresentationID$", "$Number$$RepresentationID$", "/$Number$$RepresentationID$",
-		"$$$RepresentationID$", "chunk-stream$RepresentationID$-$Number$.m4s", "rt$RepresentationID$", "crypto+$RepresentationID$", "a$Number$/$RepresentationID$"}
+		"$$$RepresentationID$", "chunk-stream$RepresentationID$-$Number$.m4s", "rt$RepresentationID$", "crypto+$RepresentationID$", "a$Number$/$RepresentationID$",
+		"$RepresentationID$//evil.example/$Number$", "$RepresentationID$$Number$", "$RepresentationID$:x"}
 	for _, tpl := range templates {
-		doc := mpd(`<Period><AdaptationSet><SegmentTemplate media="` + tpl + `"/></AdaptationSet></Period>`)
-		out := mustRewrite(t, doc)
-		if !strings.Contains(out, testV) {
-			continue
-		}
 		for _, id := range ids {
-			u := strings.ReplaceAll(strings.ReplaceAll(tpl, "$RepresentationID$", id), "$Number$", "7")
-			u = strings.ReplaceAll(u, "$$", "$")
-			sch := ""
-			if i := schemeEnd([]byte(u)); i > 0 {
-				sch = strings.ToLower(u[:i])
-			}
-			if k := classify(u); k == Foreign && (sch == "" || sch == "http" || sch == "https") {
-				t.Errorf("template %q took the session, but id %q makes it %q", tpl, id, u)
+			for _, doc := range []string{
+				mpd(`<Period><AdaptationSet><SegmentTemplate media="` + tpl + `"/><Representation id="` + id + `"/></AdaptationSet></Period>`),
+				mpd(`<Period><AdaptationSet><Representation id="` + id + `"><SegmentTemplate media="` + tpl + `"/></Representation></AdaptationSet></Period>`),
+			} {
+				out, err, problem := verify([]byte(doc), len(doc)/2)
+				if problem != nil {
+					t.Fatal(problem)
+				}
+				if errors.Is(err, ErrRepresentationID) || !strings.Contains(string(out), testV) {
+					continue
+				}
+				if err != nil {
+					t.Fatalf("%s: %v", doc, err)
+				}
+				u := strings.ReplaceAll(strings.ReplaceAll(tpl, "$RepresentationID$", id), "$Number$", "7")
+				u = strings.ReplaceAll(u, "$$", "$")
+				sch := ""
+				if i := schemeEnd([]byte(u)); i > 0 {
+					sch = strings.ToLower(u[:i])
+				}
+				if k := classify(u); k == Foreign && (sch == "" || sch == "http" || sch == "https") {
+					t.Errorf("template %q took the session, but id %q makes it %q", tpl, id, u)
+				}
 			}
 		}
 	}
@@ -284,8 +305,8 @@ func TestRepresentationIDCannotMoveHost(t *testing.T) {
 func TestRealMPDs(t *testing.T) {
 	want := map[string]struct{ has, hasNot []string }{
 		"live.mpd": {
-			has:    []string{`<Location>manifest.mpd` + q + `</Location>`, `media="chunk-stream$RepresentationID$-$Number%05d$.m4s?v=2` + a + `"`, `initialization="init-stream$RepresentationID$.m4s` + q + `"`},
-			hasNot: []string{`time.akamai.com/?iso` + a, `$RepresentationID$/init.mp4` + q},
+			has:    []string{`<Location>manifest.mpd` + q + `</Location>`, `$RepresentationID$/init.mp4` + q, `$RepresentationID$/$Time$.m4s` + q, `media="chunk-stream$RepresentationID$-$Number%05d$.m4s?v=2` + a + `"`, `initialization="init-stream$RepresentationID$.m4s` + q + `"`},
+			hasNot: []string{`time.akamai.com/?iso` + a},
 		},
 		"list.mpd": {
 			has: []string{`<BaseURL>./` + q + `</BaseURL>`, `<BaseURL>video/r1/` + q + `</BaseURL>`, `sourceURL="init.mp4` + q + `"`, `media="seg-1.m4s` + q + `"`,
@@ -296,8 +317,8 @@ func TestRealMPDs(t *testing.T) {
 			has: []string{`<BaseURL>video_1080.mp4` + q + `</BaseURL>`, "video_720.mp4" + q + "\n", `sourceURL="video_720.sidx` + q + `"`},
 		},
 		"multiperiod.mpd": {
-			has:    []string{`<BaseURL>https://media.example.com/vod/v1/dash/` + q + `</BaseURL>`, `media="main/$RepresentationID$/$Number$.m4s` + q + `"`},
-			hasNot: []string{`creative/77/` + q, `media="$RepresentationID$/$Number$.m4s` + q},
+			has:    []string{`<BaseURL>https://media.example.com/vod/v1/dash/` + q + `</BaseURL>`, `startNumber="16" media="$RepresentationID$/$Number$.m4s` + q, `media="main/$RepresentationID$/$Number$.m4s` + q + `"`},
+			hasNot: []string{`creative/77/` + q, `duration="2000" media="$RepresentationID$/$Number$.m4s` + q},
 		},
 		"cdn.mpd": {
 			hasNot: []string{testV},

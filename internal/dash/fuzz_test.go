@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -40,6 +41,61 @@ func FuzzRewrite(f *testing.F) {
 		}
 		if _, _, problem := verify(doc, a, b); problem != nil {
 			t.Fatal(problem)
+		}
+	})
+}
+
+// FuzzTemplateHost: a template that takes the parameter keeps its host
+// whatever its identifiers stand for: any Representation@id, any number.
+func FuzzTemplateHost(f *testing.F) {
+	for _, s := range []string{
+		"$RepresentationID$/$Number$.m4s", "chunk-stream$RepresentationID$-$Number%05d$.m4s", "/$RepresentationID$/x",
+		"https://media.example.com/$RepresentationID$/", "https://media.example.com$Number$/", "v/$RepresentationID$",
+		"$$$RepresentationID$", "a$Number$/$RepresentationID$", "h$RepresentationID$", "//media.example.com/$Time$",
+	} {
+		f.Add(s, "//evil.example/", uint32(7))
+	}
+	network := []string{"", "http", "https", "ws", "wss", "ftp", "file", "rtmp", "rtsp", "tcp", "udp", "tls", "srt", "data", "blob", "crypto+http", "hls+http"}
+	f.Fuzz(func(t *testing.T, tpl, id string, n uint32) {
+		d := []byte(tpl)
+		ok, needID := templateOK(d)
+		if !ok || classify(tpl) == Foreign {
+			return
+		}
+		if r := newRewriter(); needID && !r.idOK(d, []byte(id)) {
+			return
+		}
+		num := strings.Repeat("7", int(n%20)+1)
+		var u strings.Builder
+		for i := 0; i < len(tpl); i++ {
+			if tpl[i] != '$' {
+				u.WriteByte(tpl[i])
+				continue
+			}
+			j := strings.IndexByte(tpl[i+1:], '$')
+			name := tpl[i+1 : i+1+j]
+			switch {
+			case name == "":
+				u.WriteByte('$')
+			case name == "RepresentationID":
+				u.WriteString(id)
+			default:
+				u.WriteString(num)
+			}
+			i += j + 1
+		}
+		got := u.String()
+		if classify(got) != Foreign {
+			return
+		}
+		sch := ""
+		if i := schemeEnd([]byte(strings.TrimLeft(got, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r "))); i > 0 {
+			sch = strings.ToLower(strings.TrimLeft(got, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r ")[:i])
+		}
+		for _, s := range network {
+			if sch == s || strings.HasPrefix(sch, s+"+") {
+				t.Fatalf("template %q takes the session, but with id %q it is %q", tpl, id, got)
+			}
 		}
 	})
 }

@@ -314,10 +314,16 @@ func noLeak(root *node) error {
 			}
 		}
 		switch classify(orig) {
-		case Ours:
-			return nil
 		case Foreign:
 			return fmt.Errorf("a foreign URL %q carries the session (%q in <%s>)", orig, v, local(n.name))
+		}
+		if strings.Contains(orig, "$RepresentationID$") && local(n.name) == "SegmentTemplate" {
+			if err := idsKeepHost(n, orig); err != nil {
+				return err
+			}
+		}
+		if classify(orig) == Ours {
+			return nil
 		}
 		if !chainOK(from) {
 			return fmt.Errorf("relative %q in <%s> resolves through a foreign base", orig, local(n.name))
@@ -399,4 +405,56 @@ func verify(doc []byte, cuts ...int) ([]byte, error, error) {
 		return out, nil, fmt.Errorf("%v\nin:  %q\nout: %q", e, doc, out)
 	}
 	return out, nil, nil
+}
+
+// idsKeepHost: a template that carries the session, with the id of every
+// Representation that may use it (its enclosing one, or all below its
+// owner) in place, is not foreign, unless its scheme is one no player
+// fetches from the network.
+func idsKeepHost(n *node, tpl string) error {
+	var reps []*node
+	for m := n.parent; m != nil; m = m.parent {
+		if local(m.name) == "Representation" {
+			reps = append(reps, m)
+			break
+		}
+	}
+	if len(reps) == 0 {
+		owner := n.parent
+		var below func(m *node)
+		below = func(m *node) {
+			if local(m.name) == "Representation" {
+				reps = append(reps, m)
+			}
+			for _, c := range m.children {
+				below(c)
+			}
+		}
+		below(owner)
+	}
+	for _, rep := range reps {
+		id := ""
+		for _, a := range rep.attrs {
+			if a.Name.Local == "id" && a.Name.Space == "" {
+				id = a.Value
+			}
+		}
+		u := strings.ReplaceAll(tpl, "$RepresentationID$", id)
+		for _, num := range []string{"$Number$", "$Time$", "$Bandwidth$", "$SubNumber$"} {
+			u = strings.ReplaceAll(u, num, "7")
+		}
+		u = strings.ReplaceAll(u, "$$", "$")
+		if classify(u) != Foreign {
+			continue
+		}
+		t := strings.TrimLeft(u, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r ")
+		sch := ""
+		if i := schemeEnd([]byte(t)); i > 0 {
+			sch = strings.ToLower(t[:i])
+		}
+		if sch == "" || sch == "http" || sch == "https" {
+			return fmt.Errorf("template %q carries the session, and Representation id %q makes it %q", tpl, id, u)
+		}
+	}
+	return nil
 }

@@ -38,15 +38,16 @@ const (
 // Errors. After any of them the Rewriter stays failed, and what it wrote
 // must not reach a client as a whole document.
 var (
-	ErrTooLarge      = errors.New("dash: a construct exceeds MaxConstruct")
-	ErrTooDeep       = errors.New("dash: elements nest deeper than MaxDepth")
-	ErrTooManyBases  = errors.New("dash: more BaseURL alternatives at one level than MaxBaseURLs")
-	ErrMalformed     = errors.New("dash: the document is not well-formed XML")
-	ErrTruncated     = errors.New("dash: the document ends inside a construct or an element")
-	ErrDoctype       = errors.New("dash: a DOCTYPE with declarations, parameter entities or an external subset")
-	ErrLateBase      = errors.New("dash: a BaseURL or Location not ours comes after URLs that resolve against it were rewritten")
-	ErrUnsupported   = errors.New("dash: the MPD uses URL query copying (UrlQueryInfo, ExtUrlQueryInfo, ExtHttpHeaderInfo) or ContentSteering")
-	ErrConfiguration = errors.New("dash: Param must be 1 to 64 URL-safe characters, Value at most 4096, and Classify set")
+	ErrTooLarge         = errors.New("dash: a construct exceeds MaxConstruct")
+	ErrTooDeep          = errors.New("dash: elements nest deeper than MaxDepth")
+	ErrTooManyBases     = errors.New("dash: more BaseURL alternatives at one level than MaxBaseURLs")
+	ErrMalformed        = errors.New("dash: the document is not well-formed XML")
+	ErrTruncated        = errors.New("dash: the document ends inside a construct or an element")
+	ErrDoctype          = errors.New("dash: a DOCTYPE with declarations, parameter entities or an external subset")
+	ErrLateBase         = errors.New("dash: a BaseURL or Location not ours comes after URLs that resolve against it were rewritten")
+	ErrRepresentationID = errors.New("dash: a Representation@id would move a rewritten template to another host")
+	ErrUnsupported      = errors.New("dash: the MPD uses URL query copying (UrlQueryInfo, ExtUrlQueryInfo, ExtHttpHeaderInfo) or ContentSteering")
+	ErrConfiguration    = errors.New("dash: Param must be 1 to 64 URL-safe characters, Value at most 4096, and Classify set")
 )
 
 // Rewriter appends Param=Value to every URL of one MPD that a player will
@@ -65,18 +66,25 @@ type Rewriter struct {
 	sufA  []byte // "&amp;P=V", XML-escaped
 	sufN  []byte // "P=V", after a trailing ? or &
 
-	held    []byte  // an unfinished construct carried to the next Write
-	retry   int     // the length of held at which to scan it again
-	frames  []frame // frames[0] is the document, then the open elements
-	names   []byte  // the raw names of the open elements
-	binds   []binding
-	nsText  []byte  // the prefixes of binds
-	attrs   []attr  // the current start tag's attributes
-	ins     []ins   // insertions into the current tag
-	dec     []byte  // a decoded value
-	pos     []int32 // pos[i]: offset in the raw value of dec[i]'s source
-	text    []byte  // the held text of the URL element being collected
-	collect int     // the frame whose text is collected, or -1
+	held   []byte  // an unfinished construct carried to the next Write
+	retry  int     // the length of held at which to scan it again
+	frames []frame // frames[0] is the document, then the open elements
+	names  []byte  // the raw names of the open elements
+	binds  []binding
+	nsText []byte  // the prefixes of binds
+	attrs  []attr  // the current start tag's attributes
+	ins    []ins   // insertions into the current tag
+	dec    []byte  // a decoded value
+	pos    []int32 // pos[i]: offset in the raw value of dec[i]'s source
+	text   []byte  // the held text of the URL element being collected
+
+	rep      int    // the open Representation's frame, or 0
+	repID    []byte // its id
+	repOdd   bool   // its id is not plain
+	outer    []int  // enclosing Representations, when they nest
+	pending  []pendingTemplate
+	pendText []byte
+	collect  int // the frame whose text is collected, or -1
 }
 
 // elem is what an element is to the rewriter.
@@ -119,6 +127,12 @@ type frame struct {
 	allAbs   bool // every alternative is absolute and ours (resets the chain)
 	depended bool // a rewritten relative URL resolves through this level
 	inherit  bool // a rewritten relative segment URL is inherited from here
+}
+
+// pendingTemplate is a rewritten template whose host depends on the ids
+// of Representations still to come below its owner.
+type pendingTemplate struct {
+	owner, start, end int
 }
 
 type binding struct {
@@ -581,6 +595,19 @@ func (r *Rewriter) closeURL(out []byte, top int) ([]byte, error) {
 func (r *Rewriter) pop() {
 	top := len(r.frames) - 1
 	f := r.frames[top]
+	if r.rep == top {
+		r.rep = 0
+		if n := len(r.outer); n > 0 {
+			// Back in an enclosing Representation whose id is gone: no
+			// template that needs it is rewritten there.
+			r.rep, r.outer = r.outer[n-1], r.outer[:n-1]
+			r.repID = append(r.repID[:0], '$')
+		}
+	}
+	for len(r.pending) > 0 && r.pending[len(r.pending)-1].owner >= top {
+		r.pendText = r.pendText[:r.pending[len(r.pending)-1].start]
+		r.pending = r.pending[:len(r.pending)-1]
+	}
 	r.names = r.names[:f.nameStart]
 	if f.bindStart < len(r.binds) {
 		r.nsText = r.nsText[:r.binds[f.bindStart].pStart]

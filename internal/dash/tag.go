@@ -85,6 +85,11 @@ func (r *Rewriter) start(out, tok []byte) ([]byte, error) {
 			}
 		}
 	}
+	if string(local) == "Representation" { // in any namespace: a player may read it
+		if err := r.representation(tok, top); err != nil {
+			return out, err
+		}
+	}
 	if f.elem == eBaseURL {
 		for _, a := range r.attrs {
 			if string(tok[a.nameStart:a.nameEnd]) == "byteRange" {
@@ -156,6 +161,53 @@ func elemOf(local []byte, dash bool) elem {
 	return eOther
 }
 
+// representation records the id of a Representation that opens at frame
+// top, and checks it against the templates it inherits that need it.
+func (r *Rewriter) representation(tok []byte, top int) error {
+	if r.rep > 0 {
+		r.outer = append(r.outer, r.rep) // nested, as no schema has it
+	}
+	r.rep, r.repID, r.repOdd = top, r.repID[:0], false
+	for _, a := range r.attrs {
+		if string(tok[a.nameStart:a.nameEnd]) != "id" {
+			continue
+		}
+		if dec, ok := r.decode(tok[a.valStart:a.valEnd], true); ok && !r.repOdd {
+			r.repID = append(r.repID[:0], dec...)
+		} else {
+			r.repOdd = true
+		}
+	}
+	for _, p := range r.pending {
+		if r.repOdd || !r.idOK(r.pendText[p.start:p.end], r.repID) {
+			return ErrRepresentationID
+		}
+	}
+	if r.repOdd {
+		r.repID = append(r.repID[:0], '$') // idOK refuses it
+	}
+	return nil
+}
+
+// addPending keeps a rewritten template that needs the ids of the
+// Representations to come, until its owner closes. It reports false when
+// that would hold more than MaxConstruct bytes: the template is then left
+// as it is.
+func (r *Rewriter) addPending(tpl []byte, top int) bool {
+	if len(r.pendText)+len(tpl) > MaxConstruct {
+		return false
+	}
+	owner := top
+	for owner > 0 && r.frames[owner].elem.family() {
+		owner--
+	}
+	p := pendingTemplate{owner: owner, start: len(r.pendText)}
+	r.pendText = append(r.pendText, tpl...)
+	p.end = len(r.pendText)
+	r.pending = append(r.pending, p)
+	return true
+}
+
 // urlAttr reports whether the attribute named n of an element e holds a
 // URL to rewrite.
 func (r *Rewriter) urlAttr(e elem, n []byte) bool {
@@ -184,8 +236,11 @@ func (r *Rewriter) attrURL(raw []byte, base, top int, template bool) {
 	if !ok {
 		return
 	}
-	if template && !templateOK(dec) {
-		return
+	needID := false
+	if template {
+		if ok, needID = templateOK(dec); !ok {
+			return
+		}
 	}
 	kind := r.judge(raw, dec)
 	switch {
@@ -193,6 +248,18 @@ func (r *Rewriter) attrURL(raw []byte, base, top int, template bool) {
 	case kind == Relative && r.chainSafe(top):
 	default:
 		return
+	}
+	if needID {
+		// The id of the Representation the template serves decides its
+		// host: that Representation's own, when it is open, or every one
+		// yet to come below the template's owner.
+		if r.rep > 0 {
+			if !r.idOK(dec, r.repID) {
+				return
+			}
+		} else if !r.addPending(dec, top) {
+			return
+		}
 	}
 	at, suf, ok := r.insertion(raw, dec)
 	if !ok {

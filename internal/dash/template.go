@@ -5,47 +5,102 @@ import "bytes"
 // templateOK reports whether a SegmentTemplate value (decoded) may take
 // the parameter: it must be well-formed (every '$' opens a known
 // identifier that closes, or is "$$"), and no identifier may stand where
-// its substitution could change the URL's scheme or host. A
-// $RepresentationID$ is any string (the MPD's Representation@id, which
-// may come later in the document); $Number$, $Time$, $Bandwidth$ and
-// $SubNumber$ are digits.
-func templateOK(d []byte) bool {
+// its substitution could change the URL's scheme or host. $Number$,
+// $Time$, $Bandwidth$ and $SubNumber$ are digits. A $RepresentationID$ is
+// any string (the MPD's Representation@id): where it stands before the
+// host is settled, templateOK reports needID, and the template may take the
+// parameter only if every Representation@id it will be used with passes
+// idOK.
+func templateOK(d []byte) (ok, needID bool) {
 	var prefix [64]byte // the literal text before the identifier being checked
 	p := prefix[:0]
-	settled := false
 	for i := 0; i < len(d); i++ {
 		c := d[i]
 		if c != '$' {
-			if !settled {
-				p = append(p, c)
-			}
+			p = append(p, c)
 			continue
 		}
 		j := bytes.IndexByte(d[i+1:], '$')
 		if j < 0 {
-			return false // an identifier that never closes
+			return false, false // an identifier that never closes
 		}
 		id := d[i+1 : i+1+j]
 		i += j + 1
 		if len(id) == 0 {
-			if !settled {
-				p = append(p, '$')
-			}
+			p = append(p, '$')
 			continue
 		}
 		digits, ok := identifier(id)
 		if !ok {
+			return false, false
+		}
+		if needID {
+			continue // idOK checks the rest with the id in place
+		}
+		if !hostSettled(p, digits) {
+			if digits {
+				return false, false
+			}
+			needID = true
+			continue
+		}
+		if !digits {
+			// Settled for any string: nothing after it can move the host,
+			// but the rest must still be well-formed.
+			return wellFormed(d[i+1:]), false
+		}
+		p = append(p, '0')
+	}
+	return true, needID
+}
+
+// wellFormed reports whether every '$' in d opens a known identifier.
+func wellFormed(d []byte) bool {
+	for i := 0; i < len(d); i++ {
+		if d[i] != '$' {
+			continue
+		}
+		j := bytes.IndexByte(d[i+1:], '$')
+		if j < 0 {
 			return false
 		}
-		if !settled {
-			if !hostSettled(p, digits) {
+		if id := d[i+1 : i+1+j]; len(id) > 0 {
+			if _, ok := identifier(id); !ok {
 				return false
 			}
-			settled = !digits
-			p = append(p, '0')
 		}
+		i += j + 1
 	}
 	return true
+}
+
+// idOK reports whether a template that needs its Representation's id
+// (templateOK's needID) keeps its host with id in place: the result,
+// whose numeric identifiers must then stand where digits cannot move the
+// host, must not be foreign. An id holding a '$' or anything odd is not OK.
+func (r *Rewriter) idOK(tpl, id []byte) bool {
+	if bytes.IndexByte(id, '$') >= 0 {
+		return false
+	}
+	var b []byte
+	for i := 0; i < len(tpl); i++ {
+		if tpl[i] != '$' {
+			b = append(b, tpl[i])
+			continue
+		}
+		j := bytes.IndexByte(tpl[i+1:], '$')
+		if j < 0 {
+			return false
+		}
+		if name := tpl[i+1 : i+1+j]; string(name) == "RepresentationID" {
+			b = append(b, id...)
+		} else {
+			b = append(b, tpl[i:i+j+2]...)
+		}
+		i += j + 1
+	}
+	ok, needID := templateOK(b)
+	return ok && !needID && r.classify(b) != Foreign
 }
 
 // identifier validates a template identifier (without its '$'s) and
