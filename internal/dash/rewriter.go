@@ -127,6 +127,10 @@ type frame struct {
 	allAbs   bool // every alternative is absolute and ours (resets the chain)
 	depended bool // a rewritten relative URL resolves through this level
 	inherit  bool // a rewritten relative segment URL is inherited from here
+	// What was seen below this element, for segment information that
+	// comes after the Representations it applies to.
+	unsafeBelow bool // a level at or below it is not ours
+	sawRep      bool // a Representation
 }
 
 // pendingTemplate is a rewritten template whose host depends on the ids
@@ -687,6 +691,9 @@ func (r *Rewriter) addBase(i int, k Kind) error {
 	}
 	if r.chainSafe(i) {
 		return nil
+	}
+	for j := 0; j <= i; j++ {
+		r.frames[j].unsafeBelow = true
 	}
 	// Unsafe now: nothing rewritten may resolve through it. URLs of
 	// segment information are inherited by the levels below their owner,

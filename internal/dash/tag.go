@@ -164,6 +164,9 @@ func elemOf(local []byte, dash bool) elem {
 // representation records the id of a Representation that opens at frame
 // top, and checks it against the templates it inherits that need it.
 func (r *Rewriter) representation(tok []byte, top int) error {
+	for j := 0; j < top; j++ {
+		r.frames[j].sawRep = true
+	}
 	if r.rep > 0 {
 		r.outer = append(r.outer, r.rep) // nested, as no schema has it
 	}
@@ -197,15 +200,24 @@ func (r *Rewriter) addPending(tpl []byte, top int) bool {
 	if len(r.pendText)+len(tpl) > MaxConstruct {
 		return false
 	}
-	owner := top
-	for owner > 0 && r.frames[owner].elem.family() {
-		owner--
+	owner := r.owner(top)
+	if r.frames[owner].sawRep {
+		return false // Representations came before it: their ids are gone
 	}
 	p := pendingTemplate{owner: owner, start: len(r.pendText)}
 	r.pendText = append(r.pendText, tpl...)
 	p.end = len(r.pendText)
 	r.pending = append(r.pending, p)
 	return true
+}
+
+// owner returns the element that segment information at frame top belongs
+// to: the nearest enclosing element that is not segment information.
+func (r *Rewriter) owner(top int) int {
+	for top > 0 && r.frames[top].elem.family() {
+		top--
+	}
+	return top
 }
 
 // urlAttr reports whether the attribute named n of an element e holds a
@@ -246,6 +258,11 @@ func (r *Rewriter) attrURL(raw []byte, base, top int, template bool) {
 	switch {
 	case kind == Ours:
 	case kind == Relative && r.chainSafe(top):
+		// Segment information after the Representations that inherit it
+		// (out of schema order) resolves against their BaseURLs too.
+		if r.frames[top].elem.family() && r.frames[r.owner(top)].unsafeBelow {
+			return
+		}
 	default:
 		return
 	}
@@ -269,11 +286,7 @@ func (r *Rewriter) attrURL(raw []byte, base, top int, template bool) {
 	if kind == Relative {
 		r.depend(top)
 		if r.frames[top].elem.family() {
-			owner := top
-			for owner > 0 && r.frames[owner].elem.family() {
-				owner--
-			}
-			r.frames[owner].inherit = true
+			r.frames[r.owner(top)].inherit = true
 		}
 	}
 }
