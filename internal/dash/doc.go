@@ -42,12 +42,18 @@
 //
 // A template takes the parameter only when it is well-formed ($$ or a known
 // identifier, $Number%05d$ style widths on the numeric ones) and when no
-// identifier stands where its substitution could decide the scheme or host:
-// $RepresentationID$ may be any string and the Representation it comes
-// from may follow in the document, so what precedes it must already fix
-// the authority (a path segment ended, or a first segment that cannot
-// become the scheme of a network protocol); the numeric identifiers may
-// not stand in an authority. Param and Value are URL-safe characters only
+// identifier can move its host. $Number$, $Time$, $Bandwidth$ and
+// $SubNumber$ are digits: they may not stand in an authority. A
+// $RepresentationID$ is any string: where it stands before the host is
+// settled ("$RepresentationID$/$Number$.m4s"; but not "v/$RepresentationID$",
+// nor ffmpeg's "chunk-stream$RepresentationID$", which no id can turn into a
+// network scheme), the template is rewritten only when the id of every
+// Representation that uses it, substituted, leaves it Relative or Ours: at
+// once for a template inside a Representation, else against each
+// Representation still to come below the template's owner. Such templates
+// are kept, at most MaxConstruct bytes of them, until their owner closes;
+// a Representation whose id would move one fails the document with
+// ErrRepresentationID. Param and Value are URL-safe characters only
 // ([A-Za-z0-9._~=-]), so the appended text never holds a '$'.
 //
 // # What is left out, and why
@@ -70,11 +76,19 @@
 //
 // A value that is not plain (a reference that is not one of XML's own or a
 // character reference to an XML character, a control character, CDATA, a
-// comment or a child inside a URL element's text) is left unrewritten, and
-// when it is a BaseURL, a Location or an xml:base it counts as Foreign. A
+// comment or a child inside a URL element's text, a literal tab or line end
+// in an attribute, which XML turns into a space but not every parser does)
+// is left unrewritten, and when it is a BaseURL, a Location or an xml:base
+// it counts as Foreign. A value with references is judged both decoded and
+// as written, and the worse reading wins (Foreign, then Relative). A
 // BaseURL with @byteRange (Annex E: requests built by a template of its
-// own) counts as Foreign. A BaseURL or Location in another namespace still
-// counts for the chain, since a player may read it, but is not rewritten.
+// own) counts as Foreign. A BaseURL, Location or Representation in another
+// namespace still counts (for the chain, for ids), since a player may read
+// it, but is not rewritten. Segment information that comes after the
+// Representations it applies to (out of schema order) is not rewritten
+// when one of them had a level not ours, nor when it needs their ids. An
+// XML declaration naming an encoding other than UTF-8, ASCII or Latin-1 is
+// refused (ErrUnsupported): the scanner reads bytes as ASCII.
 //
 // A stream cannot be taken back: when a BaseURL or Location that makes a
 // level unsafe comes after a rewritten relative URL that resolves through
@@ -91,13 +105,16 @@
 //
 // # Bounds
 //
-// Write hands on the output as soon as it is complete and holds at most one
-// unfinished construct (tag, comment, CDATA, processing instruction,
-// DOCTYPE) and the text of one URL element, each up to MaxConstruct
-// (64 KiB), so at most 128 KiB whatever the document's size; other text
-// streams through. Nesting is bounded by MaxDepth (64) and the
-// alternatives of one level by MaxBaseURLs (64). A document that breaks a
-// bound, is not well-formed where the rewriter reads it (a tag, an end tag
-// that does not match), or ends inside a construct or an element, fails:
-// the caller must then not deliver it as whole.
+// Write hands on the output as soon as it is complete. Between calls it
+// holds one unfinished construct (tag, comment, CDATA, processing
+// instruction, DOCTYPE: at most MaxConstruct, 64 KiB, plus the 4 KiB and
+// the last Write's input that may arrive before it is looked at again), the
+// text of one URL element (MaxConstruct) and the templates waiting for
+// Representation ids (MaxConstruct): under 256 KiB whatever the document's
+// size, as the HLS rewriter. Other text streams through. Nesting is bounded
+// by MaxDepth (64) and the alternatives of one level by MaxBaseURLs (64). A
+// document that breaks a bound, is not well-formed where the rewriter reads
+// it (a tag, an end tag that does not match), or ends inside a construct or
+// an element, fails: the caller must then not deliver it as whole. Errors
+// do not depend on where the input was cut.
 package dash

@@ -21,8 +21,9 @@ const (
 )
 
 // Bounds. A Rewriter holds at most one unfinished construct of input
-// (MaxConstruct), plus the text of one URL element (MaxConstruct), whatever
-// the document's size.
+// (MaxConstruct, and what arrives before it is looked at again), the text
+// of one URL element (MaxConstruct) and the templates waiting for
+// Representation ids (MaxConstruct), whatever the document's size.
 const (
 	// MaxConstruct bounds one tag, comment, CDATA section, processing
 	// instruction, DOCTYPE, or the text of a URL element (BaseURL,
