@@ -161,6 +161,10 @@ func TestPlayerDASHCookieMode(t *testing.T) {
 	plays(t, ctx, "reload", "shaka", chromedp.Reload())
 	wantLoadedByShaka(t, ctx, "reload") // from the browser's cache, partly
 
+	// The first browser leaves (or its requests would count below).
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
 	f.clock.Advance(privatevideo.DefaultGrace + time.Second)
 	browser2, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
 	defer cancel()
