@@ -59,6 +59,8 @@ func Denials() []*Denial { return append([]*Denial(nil), denials...) }
 // errMalformedToken is what ParseToken returns; it is ErrMalformed to errors.Is.
 var errMalformedToken = fmt.Errorf("%w: not a private token", ErrMalformed)
 
+// Error says "privatevideo: " and the reason, as in the Privatevideo-Reason
+// header: "privatevideo: token-used".
 func (d *Denial) Error() string { return "privatevideo: " + d.reason }
 
 // Reason returns the machine-readable reason, such as "token-used".

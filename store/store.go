@@ -224,6 +224,7 @@ const (
 	Revoked
 )
 
+// String is the state's name as logs and the video API write it.
 func (s State) String() string {
 	switch s {
 	case Issued:
