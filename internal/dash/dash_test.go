@@ -188,6 +188,9 @@ func TestFailures(t *testing.T) {
 		{"ATTLIST", `<!DOCTYPE MPD [<!ATTLIST SegmentURL media CDATA "https://evil.example/x">]>` + mpd(``), ErrDoctype},
 		{"external DTD", `<!DOCTYPE MPD SYSTEM "https://evil.example/d.dtd">` + mpd(``), ErrDoctype},
 		{"parameter entity", `<!DOCTYPE MPD [ %pe; ]>` + mpd(``), ErrDoctype},
+		{"an ELEMENT declaration", `<!DOCTYPE MPD [<!ELEMENT MPD ANY>]>` + mpd(``), ErrDoctype},
+		{"a subset with a comment", `<!DOCTYPE MPD [<!-- > <MPD><BaseURL>https://evil.example/</BaseURL> -->]>` + mpd(``), ErrDoctype},
+		{"DOCTYPE run into its name", `<!DOCTYPEMPD>` + mpd(``), ErrDoctype},
 		{"too deep", mpd(deep), ErrTooDeep},
 		{"too many alternatives", mpd(many), ErrTooManyBases},
 		{"huge attribute", mpd(`<SegmentURL media="` + strings.Repeat("a", MaxConstruct) + `"/>`), ErrTooLarge},
@@ -368,7 +371,7 @@ func TestRealMPDs(t *testing.T) {
 
 // TestPassesByteForByte: everything but the parameter is the input's.
 func TestPassesByteForByte(t *testing.T) {
-	in := "\xef\xbb\xbf<?xml version='1.0' encoding='UTF-8'?>\r\n<!-- a comment with <BaseURL>x</BaseURL> -->\n<!DOCTYPE MPD [ <!-- c --> <!ELEMENT MPD ANY> <?pi x?> ]>\n" +
+	in := "\xef\xbb\xbf<?xml version='1.0' encoding='UTF-8'?>\r\n<!-- a comment with <BaseURL>x</BaseURL> -->\n<!DOCTYPE mpd:MPD >\n" +
 		"<mpd:MPD xmlns:mpd='urn:mpeg:dash:schema:mpd:2011'   type = \"static\"\t>\n<?pi <BaseURL>y</BaseURL>?><![CDATA[<BaseURL>z</BaseURL>]]>" +
 		"<mpd:Period  ><mpd:SegmentURL\n media = 'a&apos;b'\n/>&amp;&#x41;<unknown a=\"&lt;\">t</unknown></mpd:Period ></mpd:MPD >\n"
 	want := strings.Replace(in, "a&apos;b", "a&apos;b"+q, 1)

@@ -99,9 +99,10 @@
 // copies the MPD URL's query, where a cookie-less player carries the
 // session, onto segment URLs and headers to any host) and on
 // ContentSteering (a steering server may clone BaseURLs, query and all,
-// onto other hosts). A DOCTYPE with an external subset, an ENTITY or
-// ATTLIST declaration (entities, default attributes) or a parameter entity
-// fails with ErrDoctype.
+// onto other hosts). A DOCTYPE with an internal subset (ENTITY and
+// ATTLIST declarations give entities and default attributes, and parsers
+// disagree on where a subset ends) or an external ID fails with
+// ErrDoctype; a bare <!DOCTYPE MPD> passes.
 //
 // # Bounds
 //

@@ -26,7 +26,7 @@ func FuzzRewrite(f *testing.F) {
 		mpd(`<Period><AdaptationSet><SegmentTemplate media="$RepresentationID$/$Number$"/><Representation id="//evil.example"><BaseURL>//evil.example/</BaseURL></Representation></AdaptationSet></Period>`),
 		mpd(`<Location>https://media.example.com/m.mpd</Location><BaseURL>&#x2F;/evil.example/</BaseURL><BaseURL><![CDATA[x]]></BaseURL>`),
 		mpd(`<Period xml:base="//evil.example/" xlink:href="p.xml"><SegmentList xmlns:x="http://www.w3.org/1999/xlink" x:href="l"/></Period>`),
-		`<!DOCTYPE MPD [<!ELEMENT MPD ANY>]><MPD><BaseURL>a</BaseURL></MPD>`,
+		`<!DOCTYPE MPD><MPD><BaseURL>a</BaseURL></MPD>`,
 		mpd(`<SegmentURL media="a?b#c" index='x&amp;y'/><!-- <BaseURL>x</BaseURL> --><?pi ?>`),
 	} {
 		f.Add([]byte(s), uint16(len(s)/2), uint16(len(s)-1))
