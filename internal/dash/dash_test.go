@@ -385,7 +385,7 @@ func TestIsManifest(t *testing.T) {
 		`<MPD>`: true, "\xef\xbb\xbf <?xml version=\"1.0\"?>\n<!-- x --><MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\">": true,
 		`<dash:MPD xmlns:dash="urn:mpeg:dash:schema:mpd:2011">`: true, `<MPD/>`: true, "<MPD\n": true,
 		`#EXTM3U`: false, `<html>`: false, `<MPDX>`: false, `<MP`: false, `<?xml `: false, `<!-- <MPD>`: false, ``: false,
-		`<Patch>`: false, `<Period>`: false,
+		`<Patch>`: false, `<Period>`: false, "<!DOCTYPE MPD>\n<MPD>": true, `<!DOCTYPE MPD`: false,
 	} {
 		if got := IsManifest([]byte(in)); got != want {
 			t.Errorf("IsManifest(%q) = %t", in, got)

@@ -4,7 +4,7 @@ import "bytes"
 
 // IsManifest reports whether a body starting with prefix is an MPD: an
 // optional UTF-8 byte order mark, then white space, the XML declaration,
-// comments and processing instructions in any order, then the root
+// comments, processing instructions and a DOCTYPE in any order, then the root
 // element MPD, with or without a namespace prefix. Give it the first
 // kilobyte or so (the whole body when shorter): a prefix cut before the
 // root element's name reports false.
@@ -27,6 +27,12 @@ func IsManifest(prefix []byte) bool {
 				return false
 			}
 			b = b[4+i+3:]
+		case bytes.HasPrefix(b, []byte("<!DOCTYPE")):
+			i := bytes.IndexByte(b, '>')
+			if i < 0 {
+				return false
+			}
+			b = b[i+1:]
 		case bytes.HasPrefix(b, []byte("<")):
 			b = b[1:]
 			i := 0
