@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chromedp/chromedp"
 	"github.com/go-chi/chi/v5"
 	"github.com/privatevideo/privatevideo"
 	"github.com/privatevideo/privatevideo/store"
@@ -226,4 +227,27 @@ func wantStatus(t *testing.T, resp *http.Response, want int, what string) string
 func fetchAs(t *testing.T, c *http.Client, url string, want int, what string) string {
 	t.Helper()
 	return wantStatus(t, get(t, c, url), want, fmt.Sprintf("%s (%s)", what, url))
+}
+
+// The player page under a mount, in Chromium, with the grace window off:
+// it plays the HLS through hls.js and plays again on reload, which only
+// the session cookie, scoped under the mount, can let in.
+func TestPlayerUnderMount(t *testing.T) {
+	f := serverWith(t, func(h http.Handler) http.Handler {
+		mux := http.NewServeMux()
+		mux.Handle("/media/", http.StripPrefix("/media", h))
+		return mux
+	}, privatevideo.WithGrace(0), privatevideo.WithRetryWindow(0))
+	ctx := browser(t)
+	urls, err := f.mw.IssueURLs(context.Background(), f.srv.URL+"/media", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plays(t, ctx, "first open", "hls.js", chromedp.Navigate(urls.Player))
+	plays(t, ctx, "reload", "hls.js", chromedp.Reload())
+	for _, r := range f.log.since(0) {
+		if r.URL != "/favicon.ico" && !strings.HasPrefix(r.URL, "/media/vod/v1") {
+			t.Fatalf("the page asked for %s, outside the mount", r.URL)
+		}
+	}
 }
