@@ -117,8 +117,9 @@ const shakaHeights = `(() => {
 })()`
 
 // Cookie mode: asked for DASH, the page plays the MPD through Shaka
-// (never the HLS, never the MP4), both video renditions and the audio, and
-// plays on after a reload; another browser is refused in words.
+// (never the HLS, never the MP4), both video renditions and the audio,
+// seeks back, and plays on after a reload; another browser is refused in
+// words.
 func TestPlayerDASHCookieMode(t *testing.T) {
 	f := server(t)
 	ctx := browser(t)
@@ -146,6 +147,7 @@ func TestPlayerDASHCookieMode(t *testing.T) {
 	}
 	from := state(t, ctx).Time
 	waitFor(t, ctx, fmt.Sprintf("switch to %dp", other), fmt.Sprintf(`v.videoHeight === %d && !v.paused && v.currentTime > %f`, other, from+0.3))
+	seekTo(t, ctx, 0.2) // back, past what the other rendition has buffered
 	if audio, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector("video").webkitAudioDecodedByteCount`)); err != nil || audio == 0 {
 		t.Fatalf("no audio decoded (%d bytes, %v)", audio, err)
 	}
