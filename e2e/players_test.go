@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -239,10 +238,10 @@ func TestPlayersUnlistedOriginSpendsNothing(t *testing.T) {
 }
 
 // dash.js and Shaka Player play the private DASH (dash/manifest.mpd) from a
-// page of the listed origin with credentials: the MPD's request redeems and
-// sets the cookie, which every segment request then carries, and a reload
-// plays on by it. Without credentials a player would need the session in
-// every URL it builds from the MPD: that is the MPD rewriting's to give.
+// page of the listed origin, as they play the HLS: with credentials the
+// MPD's request redeems and sets the cookie, which every later request
+// carries, and a reload plays on by it; without, the MPD comes rewritten
+// with avh in every URL the player builds, and a reload is refused.
 func TestPlayersDASHOnAnotherOrigin(t *testing.T) {
 	for _, player := range []string{"dashjs", "shaka"} {
 		for _, credentials := range []bool{true, false} {
@@ -253,11 +252,6 @@ func TestPlayersDASHOnAnotherOrigin(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				site := playerSite(t)
 				f := server(t, privatevideo.WithCORS(site.URL))
-				if !credentials && !f.mpdRewritten(t, site.URL) {
-					t.Skip("needs the MPD rewriting (issue 12, item 2), not in yet: an MPD served to a client without the cookie " +
-						"comes without avh, so a player without credentials would play only within its client's grace and retry " +
-						"windows (re-entries by address and User-Agent), not by a session")
-				}
 				ctx := browser(t)
 				noCache(t, ctx)
 				urls, err := f.mw.IssueURLs(context.Background(), f.srv.URL, "v1")
@@ -265,9 +259,8 @@ func TestPlayersDASHOnAnotherOrigin(t *testing.T) {
 					t.Fatalf("no DASH URL: %q, %v", urls.DASH, err)
 				}
 				page := pageURL(site, player, urls.DASH, credentials)
-				start := f.log.len() // after the probe's request
 				sitePlays(t, ctx, "first open", chromedp.Navigate(page))
-				reqs := f.log.since(start)
+				reqs := f.log.since(0)
 				m := media(reqs)
 				if len(m["dash/manifest.mpd"]) == 0 {
 					t.Fatalf("first open: the MPD was never requested: %v", m)
@@ -298,104 +291,6 @@ func TestPlayersDASHOnAnotherOrigin(t *testing.T) {
 			})
 		}
 	}
-}
-
-// mpdRewritten reports whether an MPD served to a client without the
-// cookie (a player on another origin, without credentials) carries the
-// session in its URLs, as HLS playlists do. It spends a token of its own.
-func (f *fixture) mpdRewritten(t *testing.T, origin string) bool {
-	t.Helper()
-	urls, err := f.mw.IssueURLs(context.Background(), f.srv.URL, "v1")
-	if err != nil || urls.DASH == "" {
-		t.Fatalf("no DASH URL: %q, %v", urls.DASH, err)
-	}
-	req, err := http.NewRequest(http.MethodGet, urls.DASH, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Origin", origin)
-	req.Header.Set("User-Agent", "mpd-probe")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("the MPD: %d, %v", resp.StatusCode, err)
-	}
-	return strings.Contains(string(body), "avh=")
-}
-
-// Cross-site, not only cross-origin: the platform's page on localhost, the
-// media on 127.0.0.1. The browser keeps no SameSite=Lax cookie from a
-// cross-site answer, so with credentials the player still plays (the
-// redeeming playlist carries avh, as for any client without the cookie)
-// but a reload is refused; with WithCrossSiteCookies (SameSite=None,
-// Secure, Partitioned: over HTTPS) the cookie is kept, in the platform's
-// partition, and the reload plays on.
-func TestPlayersCrossSiteWithCredentials(t *testing.T) {
-	for _, crossSiteCookies := range []bool{false, true} {
-		name := "SameSite=Lax"
-		if crossSiteCookies {
-			name = "WithCrossSiteCookies"
-		}
-		t.Run(name, func(t *testing.T) {
-			site := playerSite(t)
-			siteURL := strings.Replace(site.URL, "127.0.0.1", "localhost", 1)
-			var f *fixture
-			if crossSiteCookies {
-				f = tlsServer(t, privatevideo.WithCORS(siteURL), privatevideo.WithCrossSiteCookies())
-			} else {
-				f = server(t, privatevideo.WithCORS(siteURL))
-			}
-			ctx := browserWith(t, chromedp.Flag("ignore-certificate-errors", true))
-			noCache(t, ctx)
-			page := siteURL + "/hlsjs.html?" + url.Values{"src": {f.hlsURL(t)}, "credentials": {"1"}}.Encode()
-			sitePlays(t, ctx, "first open", chromedp.Navigate(page))
-			reqs := f.log.since(0)
-			wantCarriers(t, "first open", reqs[1:], crossSiteCookies)
-
-			f.pastGrace()
-			mark := f.log.len()
-			if crossSiteCookies {
-				sitePlays(t, ctx, "reload", chromedp.Reload())
-				wantCarriers(t, "reload", f.log.since(mark), true)
-				return
-			}
-			errs := siteFails(t, ctx, "reload", chromedp.Reload())
-			if r, ok := firstOf(f.log.since(mark), "/hls/manifest.m3u8"); !ok || r.Status != http.StatusForbidden || r.Cookie {
-				t.Fatalf("reload: the master %+v, want it refused, no cookie sent", r)
-			}
-			t.Logf("reload cross-site with a Lax cookie: refused, the player says %q", errs)
-		})
-	}
-}
-
-// WithCORS("*") answers any origin without credentials: a player that
-// sends credentials anyway spends the link on its first request, and its
-// browser hides the answer (a wildcard never goes with credentials). The
-// server cannot tell: no header says a request carries credentials.
-// Hence the README's rule: "*" only for players without credentials.
-func TestPlayersAnyOriginWithCredentialsSpendsTheLink(t *testing.T) {
-	site := playerSite(t)
-	f := server(t, privatevideo.WithCORS("*"))
-	ctx := browser(t)
-	noCache(t, ctx)
-	src := f.hlsURL(t)
-	errs := siteFails(t, ctx, "with credentials", chromedp.Navigate(pageURL(site, "hlsjs", src, true)))
-	if r, ok := firstOf(f.log.since(0), "/hls/manifest.m3u8"); !ok || r.Status != http.StatusOK {
-		t.Fatalf("with credentials: the master %+v, want it answered (and hidden by the browser)", r)
-	}
-	t.Logf("with credentials under \"*\": the player says %q", errs)
-	f.pastGrace()
-	mark := f.log.len()
-	siteFails(t, ctx, "the same link without credentials", chromedp.Navigate(pageURL(site, "hlsjs", src, false)))
-	if r, ok := firstOf(f.log.since(mark), "/hls/manifest.m3u8"); !ok || r.Status != http.StatusForbidden {
-		t.Fatalf("the same link without credentials: the master %+v, want it refused (spent)", r)
-	}
-	// A player without credentials plays under "*".
-	sitePlays(t, ctx, "a fresh link without credentials", chromedp.Navigate(pageURL(site, "hlsjs", f.hlsURL(t), false)))
 }
 
 // firstOf is the first of reqs whose path ends with suffix. A request of
