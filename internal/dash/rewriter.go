@@ -58,7 +58,11 @@ var (
 type Rewriter struct {
 	Param, Value string
 	// Classify judges a URL, XML-decoded, as it stands in the document
-	// (not yet resolved against any BaseURL).
+	// (not yet resolved against any BaseURL); when the value holds
+	// references it is also asked about the value as written, and the
+	// worse answer counts. A template comes with its $identifiers$ in
+	// place, and again with each Representation@id it needs substituted.
+	// It is called on the Write goroutine and must not retain u.
 	Classify func(u string) Kind
 
 	ready bool
