@@ -10,6 +10,13 @@
 // TestPlayerDASHWeightAndFirstFrame report the page's weight and its time to
 // first frame (go test -v).
 //
+// Players nobody here wrote (hls.js, Shaka Player, video.js, dash.js, and
+// api.video's private-video-session, vendored in testdata/players by
+// scripts/vendor-players.sh) play private links from a page of another
+// loopback origin listed by WithCORS, or by the edge server's
+// -cors-origins, with and without credentials; an unlisted origin spends
+// no link (players_test.go, apivideo_test.go, edge_test.go).
+//
 // It is a module of its own so that the core never requires chromedp. The
 // tests need /usr/bin/chromium (Debian's chromium package); .ci/run installs
 // it. They skip without it, unless PRIVATEVIDEO_REQUIRE_TOOLS is set, as CI
