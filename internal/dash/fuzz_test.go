@@ -89,8 +89,8 @@ func FuzzTemplateHost(f *testing.F) {
 			return
 		}
 		sch := ""
-		if i := schemeEnd([]byte(strings.TrimLeft(got, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r "))); i > 0 {
-			sch = strings.ToLower(strings.TrimLeft(got, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r ")[:i])
+		if i := schemeEnd([]byte(strings.TrimLeftFunc(got, func(r rune) bool { return r <= ' ' }))); i > 0 {
+			sch = strings.ToLower(strings.TrimLeftFunc(got, func(r rune) bool { return r <= ' ' })[:i])
 		}
 		for _, s := range network {
 			if sch == s || strings.HasPrefix(sch, s+"+") {

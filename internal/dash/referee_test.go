@@ -447,7 +447,7 @@ func idsKeepHost(n *node, tpl string) error {
 		if classify(u) != Foreign {
 			continue
 		}
-		t := strings.TrimLeft(u, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r ")
+		t := strings.TrimLeftFunc(u, func(r rune) bool { return r <= ' ' })
 		sch := ""
 		if i := schemeEnd([]byte(t)); i > 0 {
 			sch = strings.ToLower(t[:i])

@@ -90,6 +90,9 @@ func (r *Rewriter) start(out, tok []byte) ([]byte, error) {
 			return out, err
 		}
 	}
+	if err := r.remote(tok, local, top); err != nil {
+		return out, err
+	}
 	if f.elem == eBaseURL {
 		for _, a := range r.attrs {
 			if string(tok[a.nameStart:a.nameEnd]) == "byteRange" {
@@ -209,6 +212,36 @@ func (r *Rewriter) addPending(tpl []byte, top int) bool {
 	p.end = len(r.pendText)
 	r.pending = append(r.pending, p)
 	return true
+}
+
+// remote handles a Period or AdaptationSet (in any namespace) that xlink
+// replaces with remote content. That content, from wherever it comes, may
+// bring BaseURLs and Representation ids of its own, under the segment
+// information its ancestors pass down: so that information, if rewritten
+// already, fails the document, and from now on is not rewritten.
+func (r *Rewriter) remote(tok, local []byte, top int) error {
+	if string(local) != "Period" && string(local) != "AdaptationSet" {
+		return nil
+	}
+	for _, a := range r.attrs {
+		p, l := splitName(tok[a.nameStart:a.nameEnd])
+		if string(l) != "href" || len(p) == 0 {
+			continue
+		}
+		if string(tok[a.valStart:a.valEnd]) == "urn:mpeg:dash:resolve-to-zero:2013" {
+			continue // the element goes away
+		}
+		for j := 0; j < top; j++ {
+			if r.frames[j].inherit {
+				return ErrLateBase
+			}
+			r.frames[j].unsafeBelow, r.frames[j].sawRep = true, true
+		}
+		if len(r.pending) > 0 {
+			return ErrRepresentationID
+		}
+	}
+	return nil
 }
 
 // owner returns the element that segment information at frame top belongs
