@@ -184,7 +184,6 @@ func TestFailures(t *testing.T) {
 		{"a Representation@id moves an inherited template", mpd(`<Period><AdaptationSet><SegmentTemplate media="$RepresentationID$/$Number$.m4s"/><Representation id="ok"/><Representation id="//evil.example"/></AdaptationSet></Period>`), ErrRepresentationID},
 		{"a Representation@id that is not plain", mpd(`<Period><SegmentTemplate media="$RepresentationID$/$Number$.m4s"/><AdaptationSet><Representation id="a&#x9;b"/></AdaptationSet></Period>`), ErrRepresentationID},
 		{"a remote AdaptationSet under an inherited template", mpd(`<Period><SegmentTemplate media="$Number$.m4s"/><AdaptationSet xlink:href="https://ads.example/a.xml"/></Period>`), ErrLateBase},
-		{"a remote AdaptationSet under a template needing ids", mpd(`<Period><SegmentTemplate media="https://media.example.com$RepresentationID$/$Number$.m4s"/><AdaptationSet xlink:href="a.xml"/></Period>`), ErrRepresentationID},
 		{"UrlQueryInfo", mpd(`<Period><EssentialProperty schemeIdUri="urn:mpeg:dash:urlparam:2014"><up:UrlQueryInfo xmlns:up="urn:mpeg:dash:schema:urlparam:2014" useMPDUrlQuery="true"/></EssentialProperty></Period>`), ErrUnsupported},
 		{"ExtHttpHeaderInfo", mpd(`<SupplementalProperty schemeIdUri="urn:mpeg:dash:urlparam:2016"><ExtHttpHeaderInfo/></SupplementalProperty>`), ErrUnsupported},
 		{"ContentSteering", mpd(`<ContentSteering>https://steer.example/s.json</ContentSteering>`), ErrUnsupported},
