@@ -18,8 +18,8 @@
 //   - xlink:href (any prefix bound to http://www.w3.org/1999/xlink) on
 //     Period, AdaptationSet, EventStream and SegmentList.
 //
-// Classify judges each URL, XML-decoded (references decoded, attribute
-// values normalised as XML does): Ours (absolute or scheme-relative, naming
+// Classify judges each URL, XML-decoded (character and entity references
+// decoded): Ours (absolute or scheme-relative, naming
 // our host) gets the parameter; Relative gets it only when its BaseURL
 // chain is ours; Foreign never does. The chain of a URL is the BaseURL
 // alternatives of its element and of every enclosing element, innermost
@@ -67,7 +67,11 @@
 //     Reporting URLs: players do not fetch media from them.
 //   - xlink:href on other elements, and the remote elements xlink brings
 //     in: those are fragments, not MPDs, and are not rewritten here (they
-//     lack the session: the player is refused, which is safe).
+//     lack the session: the player is refused, which is safe). Since remote
+//     content may bring BaseURLs and Representation ids of its own, segment
+//     information that a remote Period or AdaptationSet would inherit is
+//     not rewritten after it, and fails the document (ErrLateBase) when it
+//     was rewritten before it.
 //   - MPD patches (the documents PatchLocation names) are not MPDs either.
 //     A patch can add a BaseURL to a rewritten MPD; it is served by our
 //     origin like the MPD itself.
@@ -111,8 +115,8 @@
 // instruction, DOCTYPE: at most MaxConstruct, 64 KiB, plus the 4 KiB and
 // the last Write's input that may arrive before it is looked at again), the
 // text of one URL element (MaxConstruct) and the templates waiting for
-// Representation ids (MaxConstruct): under 256 KiB whatever the document's
-// size, as the HLS rewriter. Other text streams through. Nesting is bounded
+// Representation ids (MaxConstruct): under 256 KiB, plus the last Write's
+// input, whatever the document's size, as the HLS rewriter. Other text streams through. Nesting is bounded
 // by MaxDepth (64) and the alternatives of one level by MaxBaseURLs (64). A
 // document that breaks a bound, is not well-formed where the rewriter reads
 // it (a tag, an end tag that does not match), or ends inside a construct or
