@@ -196,6 +196,7 @@ func TestFailures(t *testing.T) {
 		{"DOCTYPE run into its name", `<!DOCTYPEMPD>` + mpd(``), ErrDoctype},
 		{"too deep", mpd(deep), ErrTooDeep},
 		{"too many alternatives", mpd(many), ErrTooManyBases},
+		{"too many namespaces", mpd(strings.Repeat(`<x xmlns:a="urn:a" xmlns:b="urn:b" xmlns:c="urn:c" xmlns:d="urn:d" xmlns:e="urn:e">`, 60) + strings.Repeat(`</x>`, 60)), ErrTooManyNamespaces},
 		{"huge attribute", mpd(`<SegmentURL media="` + strings.Repeat("a", MaxConstruct) + `"/>`), ErrTooLarge},
 		{"huge comment", mpd(`<!--` + strings.Repeat("-", MaxConstruct) + `-->`), ErrTooLarge},
 		{"huge BaseURL", mpd(`<BaseURL>` + strings.Repeat("a", MaxConstruct+1) + `</BaseURL>`), ErrTooLarge},
@@ -299,10 +300,7 @@ func TestRepresentationIDCannotMoveHost(t *testing.T) {
 				}
 				u := strings.ReplaceAll(strings.ReplaceAll(tpl, "$RepresentationID$", id), "$Number$", "7")
 				u = strings.ReplaceAll(u, "$$", "$")
-				sch := ""
-				if i := schemeEnd([]byte(u)); i > 0 {
-					sch = strings.ToLower(u[:i])
-				}
+				sch := schemeOf(u)
 				if k := classify(u); k == Foreign && (sch == "" || sch == "http" || sch == "https") {
 					t.Errorf("template %q took the session, but id %q makes it %q", tpl, id, u)
 				}

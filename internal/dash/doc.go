@@ -115,9 +115,11 @@
 // instruction, DOCTYPE: at most MaxConstruct, 64 KiB, plus the 4 KiB and
 // the last Write's input that may arrive before it is looked at again), the
 // text of one URL element (MaxConstruct) and the templates waiting for
-// Representation ids (MaxConstruct): under 256 KiB, plus the last Write's
-// input, whatever the document's size, as the HLS rewriter. Other text streams through. Nesting is bounded
-// by MaxDepth (64) and the alternatives of one level by MaxBaseURLs (64). A
+// Representation ids (4 KiB; more are left unrewritten): under 256 KiB,
+// plus the last Write's input, whatever the document's size, as the HLS
+// rewriter. Other text streams through. Nesting is bounded by MaxDepth
+// (64), the alternatives of one level by MaxBaseURLs (64), the namespace
+// declarations in scope by MaxNamespaces (256). A
 // document that breaks a bound, is not well-formed where the rewriter reads
 // it (a tag, an end tag that does not match), or ends inside a construct or
 // an element, fails: the caller must then not deliver it as whole. Errors

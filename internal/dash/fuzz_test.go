@@ -88,10 +88,7 @@ func FuzzTemplateHost(f *testing.F) {
 		if classify(got) != Foreign {
 			return
 		}
-		sch := ""
-		if i := schemeEnd([]byte(strings.TrimLeftFunc(got, func(r rune) bool { return r <= ' ' }))); i > 0 {
-			sch = strings.ToLower(strings.TrimLeftFunc(got, func(r rune) bool { return r <= ' ' })[:i])
-		}
+		sch := schemeOf(got)
 		for _, s := range network {
 			if sch == s || strings.HasPrefix(sch, s+"+") {
 				t.Fatalf("template %q takes the session, but with id %q it is %q", tpl, id, got)

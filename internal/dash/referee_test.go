@@ -447,14 +447,25 @@ func idsKeepHost(n *node, tpl string) error {
 		if classify(u) != Foreign {
 			continue
 		}
-		t := strings.TrimLeftFunc(u, func(r rune) bool { return r <= ' ' })
-		sch := ""
-		if i := schemeEnd([]byte(t)); i > 0 {
-			sch = strings.ToLower(t[:i])
-		}
-		if sch == "" || sch == "http" || sch == "https" {
+		if sch := schemeOf(u); sch == "" || sch == "http" || sch == "https" {
 			return fmt.Errorf("template %q carries the session, and Representation id %q makes it %q", tpl, id, u)
 		}
 	}
 	return nil
+}
+
+// schemeOf returns u's scheme, lower case, as a WHATWG parser finds it
+// (C0 controls and spaces trimmed, tabs and newlines dropped), or "".
+func schemeOf(u string) string {
+	s := strings.TrimFunc(u, func(r rune) bool { return r <= ' ' })
+	s = strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return -1
+		}
+		return r
+	}, s)
+	if i := schemeEnd([]byte(s)); i > 0 {
+		return strings.ToLower(s[:i])
+	}
+	return ""
 }

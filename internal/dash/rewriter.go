@@ -23,7 +23,7 @@ const (
 // Bounds. A Rewriter holds at most one unfinished construct of input
 // (MaxConstruct, and what arrives before it is looked at again), the text
 // of one URL element (MaxConstruct) and the templates waiting for
-// Representation ids (MaxConstruct), whatever the document's size.
+// Representation ids (maxPending), whatever the document's size.
 const (
 	// MaxConstruct bounds one tag, comment, CDATA section, processing
 	// instruction, DOCTYPE, or the text of a URL element (BaseURL,
@@ -34,21 +34,27 @@ const (
 	// MaxBaseURLs bounds the BaseURL alternatives (and xml:base) at one
 	// level, and the Location elements of the document.
 	MaxBaseURLs = 64
+	// MaxNamespaces bounds the namespace declarations in scope.
+	MaxNamespaces = 256
+	// maxPending bounds the templates kept until the Representations
+	// whose ids they need have come.
+	maxPending = 4 << 10
 )
 
 // Errors. After any of them the Rewriter stays failed, and what it wrote
 // must not reach a client as a whole document.
 var (
-	ErrTooLarge         = errors.New("dash: a construct exceeds MaxConstruct")
-	ErrTooDeep          = errors.New("dash: elements nest deeper than MaxDepth")
-	ErrTooManyBases     = errors.New("dash: more BaseURL alternatives at one level than MaxBaseURLs")
-	ErrMalformed        = errors.New("dash: the document is not well-formed XML")
-	ErrTruncated        = errors.New("dash: the document ends inside a construct or an element")
-	ErrDoctype          = errors.New("dash: a DOCTYPE with declarations, parameter entities or an external subset")
-	ErrLateBase         = errors.New("dash: a BaseURL or Location not ours comes after URLs that resolve against it were rewritten")
-	ErrRepresentationID = errors.New("dash: a Representation@id would move a rewritten template to another host")
-	ErrUnsupported      = errors.New("dash: the MPD uses URL query copying (UrlQueryInfo, ExtUrlQueryInfo, ExtHttpHeaderInfo) or ContentSteering")
-	ErrConfiguration    = errors.New("dash: Param must be 1 to 64 URL-safe characters, Value at most 4096, and Classify set")
+	ErrTooLarge          = errors.New("dash: a construct exceeds MaxConstruct")
+	ErrTooDeep           = errors.New("dash: elements nest deeper than MaxDepth")
+	ErrTooManyBases      = errors.New("dash: more BaseURL alternatives at one level than MaxBaseURLs")
+	ErrMalformed         = errors.New("dash: the document is not well-formed XML")
+	ErrTruncated         = errors.New("dash: the document ends inside a construct or an element")
+	ErrDoctype           = errors.New("dash: a DOCTYPE with declarations, parameter entities or an external subset")
+	ErrTooManyNamespaces = errors.New("dash: more namespace declarations in scope than MaxNamespaces")
+	ErrLateBase          = errors.New("dash: a BaseURL or Location not ours comes after URLs that resolve against it were rewritten")
+	ErrRepresentationID  = errors.New("dash: a Representation@id would move a rewritten template to another host")
+	ErrUnsupported       = errors.New("dash: the MPD uses URL query copying (UrlQueryInfo, ExtUrlQueryInfo, ExtHttpHeaderInfo) or ContentSteering")
+	ErrConfiguration     = errors.New("dash: Param must be 1 to 64 URL-safe characters, Value at most 4096, and Classify set")
 )
 
 // Rewriter appends Param=Value to every URL of one MPD that a player will

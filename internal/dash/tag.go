@@ -43,6 +43,9 @@ func (r *Rewriter) start(out, tok []byte) ([]byte, error) {
 				ns = nsXML
 			}
 		}
+		if len(r.binds) >= MaxNamespaces {
+			return out, ErrTooManyNamespaces
+		}
 		b := binding{pStart: len(r.nsText), ns: ns}
 		r.nsText = append(r.nsText, prefix...)
 		b.pEnd = len(r.nsText)
@@ -197,10 +200,11 @@ func (r *Rewriter) representation(tok []byte, top int) error {
 
 // addPending keeps a rewritten template that needs the ids of the
 // Representations to come, until its owner closes. It reports false when
-// that would hold more than MaxConstruct bytes: the template is then left
-// as it is.
+// that would hold more than maxPending bytes: the template is then left as
+// it is. Each Representation is checked against all of them, so the bound
+// also bounds that work.
 func (r *Rewriter) addPending(tpl []byte, top int) bool {
-	if len(r.pendText)+len(tpl) > MaxConstruct {
+	if len(r.pendText)+len(tpl) > maxPending {
 		return false
 	}
 	owner := r.owner(top)
