@@ -525,7 +525,7 @@ func TestStreamsWithinBounds(t *testing.T) {
 	if out, err = r.Close(out); err != nil {
 		t.Fatal(err)
 	}
-	if maxHeld > MaxConstruct+4096+7 {
+	if maxHeld > MaxConstruct+7 {
 		t.Errorf("held %d bytes", maxHeld)
 	}
 	one, err := oneShot(doc)

@@ -112,8 +112,8 @@
 //
 // Write hands on the output as soon as it is complete. Between calls it
 // holds one unfinished construct (tag, comment, CDATA, processing
-// instruction, DOCTYPE: at most MaxConstruct, 64 KiB, plus the 4 KiB and
-// the last Write's input that may arrive before it is looked at again), the
+// instruction, DOCTYPE: at most MaxConstruct, 64 KiB; its scan resumes
+// where it stopped, so a construct written a byte at a time costs O(n)), the
 // text of one URL element (MaxConstruct) and the templates waiting for
 // Representation ids (4 KiB; more are left unrewritten): under 256 KiB,
 // plus the last Write's input, whatever the document's size, as the HLS

@@ -21,7 +21,7 @@ const (
 )
 
 // Bounds. A Rewriter holds at most one unfinished construct of input
-// (MaxConstruct, and what arrives before it is looked at again), the text
+// (MaxConstruct, and the rest of the Write that brought it), the text
 // of one URL element (MaxConstruct) and the templates waiting for
 // Representation ids (maxPending), whatever the document's size.
 const (
@@ -78,7 +78,8 @@ type Rewriter struct {
 	sufN  []byte // "P=V", after a trailing ? or &
 
 	held   []byte  // an unfinished construct carried to the next Write
-	retry  int     // the length of held at which to scan it again
+	resume int     // how far the held construct was scanned
+	quote  byte    // and the quote a held start tag was in there
 	frames []frame // frames[0] is the document, then the open elements
 	names  []byte  // the raw names of the open elements
 	binds  []binding
@@ -229,9 +230,6 @@ func (r *Rewriter) Write(out, in []byte) ([]byte, error) {
 	b := in
 	if len(r.held) > 0 {
 		r.held = append(r.held, in...)
-		if len(r.held) < r.retry {
-			return out, nil // too little new to look at the held construct again
-		}
 		b = r.held
 	}
 	n, out, err := r.scan(out, b, false)
@@ -245,10 +243,6 @@ func (r *Rewriter) Write(out, in []byte) ([]byte, error) {
 	} else {
 		r.held = append(r.held[:0], rest...)
 	}
-	// An unfinished construct is scanned again once the held bytes have
-	// doubled, or grown by 4 KiB: written a byte at a time, a construct
-	// costs O(n log n), not O(n²).
-	r.retry = len(r.held) + min(len(r.held), 4<<10) + 1
 	return out, nil
 }
 
@@ -314,7 +308,11 @@ func (r *Rewriter) scan(out, b []byte, final bool) (int, []byte, error) {
 		// A construct longer than MaxConstruct fails whatever follows, so
 		// no more than that is looked at: the outcome does not depend on
 		// where the input was cut.
-		n, t, err := construct(b[p:min(len(b), p+MaxConstruct+1)], final)
+		from, q := 0, byte(0)
+		if p == 0 {
+			from, q = r.resume, r.quote // the held construct, scanned before
+		}
+		n, t, next, nq, err := construct(b[p:min(len(b), p+MaxConstruct+1)], from, q)
 		if err != nil {
 			return p, out, err
 		}
@@ -325,11 +323,13 @@ func (r *Rewriter) scan(out, b []byte, final bool) (int, []byte, error) {
 			if len(b)-p > MaxConstruct {
 				return p, out, ErrTooLarge
 			}
+			r.resume, r.quote = next, nq
 			break
 		}
 		if n > MaxConstruct {
 			return p, out, ErrTooLarge
 		}
+		r.resume, r.quote = 0, 0
 		out, err = r.handle(out, b[p:p+n], t)
 		if err != nil {
 			return p, out, err
@@ -340,22 +340,37 @@ func (r *Rewriter) scan(out, b []byte, final bool) (int, []byte, error) {
 }
 
 // construct measures the construct that starts b (at a '<'): its length
-// and kind, or tNeed when b does not hold all of it yet.
-func construct(b []byte, final bool) (int, token, error) {
+// and kind, or tNeed when b does not hold all of it yet. A construct that
+// was not all there before resumes where its scan stopped (from, with the
+// quote state q of a start tag), so that a construct written a byte at a
+// time costs O(n); on tNeed, next and nq say where to resume.
+func construct(b []byte, from int, q byte) (n int, t token, next int, nq byte, err error) {
 	if len(b) < 2 {
-		return 0, tNeed, nil
+		return 0, tNeed, 0, 0, nil
+	}
+	// find looks for a terminator from where the last scan could not have
+	// seen all of it.
+	find := func(min int, end string) int {
+		at := max(min, from-len(end)+1)
+		if at > len(b) {
+			return -1
+		}
+		if i := bytes.Index(b[at:], []byte(end)); i >= 0 {
+			return at + i + len(end)
+		}
+		return -1
 	}
 	switch b[1] {
 	case '?':
-		if i := bytes.Index(b[2:], []byte("?>")); i >= 0 {
-			return i + 4, tPI, nil
+		if n := find(2, "?>"); n > 0 {
+			return n, tPI, 0, 0, nil
 		}
-		return 0, tNeed, nil
+		return 0, tNeed, len(b), 0, nil
 	case '/':
-		if i := bytes.IndexByte(b, '>'); i >= 0 {
-			return i + 1, tEnd, nil
+		if n := find(2, ">"); n > 0 {
+			return n, tEnd, 0, 0, nil
 		}
-		return 0, tNeed, nil
+		return 0, tNeed, len(b), 0, nil
 	case '!':
 		for _, k := range [...]struct {
 			open string
@@ -363,7 +378,7 @@ func construct(b []byte, final bool) (int, token, error) {
 		}{{"<!--", tComment}, {"<![CDATA[", tCDATA}, {"<!DOCTYPE", tDoctype}} {
 			if len(b) < len(k.open) {
 				if bytes.HasPrefix([]byte(k.open), b) {
-					return 0, tNeed, nil
+					return 0, tNeed, 0, 0, nil
 				}
 				continue
 			}
@@ -372,26 +387,25 @@ func construct(b []byte, final bool) (int, token, error) {
 			}
 			switch k.t {
 			case tComment:
-				if i := bytes.Index(b[4:], []byte("-->")); i >= 0 {
-					return i + 7, tComment, nil
+				if n := find(4, "-->"); n > 0 {
+					return n, tComment, 0, 0, nil
 				}
 			case tCDATA:
-				if i := bytes.Index(b[9:], []byte("]]>")); i >= 0 {
-					return i + 12, tCDATA, nil
+				if n := find(9, "]]>"); n > 0 {
+					return n, tCDATA, 0, 0, nil
 				}
 			case tDoctype:
-				n, err := doctypeEnd(b)
+				n, err := doctypeEnd(b, from)
 				if n > 0 || err != nil {
-					return n, tDoctype, err
+					return n, tDoctype, 0, 0, err
 				}
 			}
-			return 0, tNeed, nil
+			return 0, tNeed, len(b), 0, nil
 		}
-		return 0, tNeed, ErrMalformed
+		return 0, tNeed, 0, 0, ErrMalformed
 	}
 	// A start tag: up to the first '>' outside quotes.
-	var q byte
-	for i := 1; i < len(b); i++ {
+	for i := max(1, from); i < len(b); i++ {
 		c := b[i]
 		switch {
 		case q != 0:
@@ -401,12 +415,12 @@ func construct(b []byte, final bool) (int, token, error) {
 		case c == '"' || c == '\'':
 			q = c
 		case c == '>':
-			return i + 1, tStart, nil
+			return i + 1, tStart, 0, 0, nil
 		case c == '<':
-			return 0, tNeed, ErrMalformed
+			return 0, tNeed, 0, 0, ErrMalformed
 		}
 	}
-	return 0, tNeed, nil
+	return 0, tNeed, len(b), q, nil
 }
 
 // doctypeEnd returns the length of the DOCTYPE that starts b, 0 when it is
@@ -415,9 +429,9 @@ func construct(b []byte, final bool) (int, token, error) {
 // attributes, and parsers disagree on where a subset holding comments
 // ends), an external ID (SYSTEM, PUBLIC) and parameter entities are
 // refused. No MPD needs a DOCTYPE.
-func doctypeEnd(b []byte) (int, error) {
+func doctypeEnd(b []byte, from int) (int, error) {
 	const open = len("<!DOCTYPE")
-	for i := open; i < len(b); i++ {
+	for i := max(open, from); i < len(b); i++ {
 		switch c := b[i]; {
 		case c == '>':
 			if n := bytes.Fields(b[open:i]); len(n) != 1 || !isSpace(b[open]) {
