@@ -26,7 +26,20 @@ func mustRewrite(t *testing.T, doc string) string {
 	if err != nil {
 		t.Fatalf("rewrite %q: %v", doc, err)
 	}
+	if len(doc) < 64<<10 {
+		if got, err := pieces([]byte(doc), everyByte(len(doc))...); err != nil || !bytes.Equal(got, out) {
+			t.Fatalf("byte by byte: %v\n%s\none shot:\n%s", err, got, out)
+		}
+	}
 	return string(out)
+}
+
+func everyByte(n int) []int {
+	cuts := make([]int, 0, n)
+	for i := 1; i < n; i++ {
+		cuts = append(cuts, i)
+	}
+	return cuts
 }
 
 // TestURLKindsAndLevels: each place a URL stands, each kind of URL.
@@ -220,6 +233,10 @@ func TestFailures(t *testing.T) {
 			if !errors.Is(err, c.want) {
 				t.Fatalf("in pieces: got %v, want %v", err, c.want)
 			}
+			_, err = pieces([]byte(c.doc), everyByte(len(c.doc))...)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("byte by byte: got %v, want %v", err, c.want)
+			}
 		})
 	}
 	// Just inside the bounds: fine.
@@ -261,6 +278,9 @@ func TestAttacks(t *testing.T) {
 			if problem != nil {
 				t.Error(problem)
 				continue
+			}
+			if got, err2 := pieces([]byte(doc), everyByte(len(doc))...); !errors.Is(err2, err) || !bytes.Equal(got, out) && err == nil {
+				t.Errorf("byte by byte differs: %v %s", err2, got)
 			}
 			if err != nil {
 				t.Errorf("%q: %v", doc, err)
