@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const q = "?" + testPV
@@ -580,5 +581,18 @@ func TestRefereeCatchesLeaks(t *testing.T) {
 	}
 	if !inserted("a?b", "a?b&"+testPV) || inserted("a?b", "a?bX"+testPV) || !inserted("a#f", "a?"+testPV+"#f") {
 		t.Error("inserted is wrong")
+	}
+}
+
+// TestByteAtATimeIsLinear: constructs near the bound, written a byte at a
+// time, are scanned once, not once per byte (that would take seconds).
+func TestByteAtATimeIsLinear(t *testing.T) {
+	doc := []byte(mpd(`<Period><SegmentURL media="` + strings.Repeat("a", MaxConstruct-100) + `"/><!--` + strings.Repeat("b", MaxConstruct-10) + `--><?pi ` + strings.Repeat("c", MaxConstruct-10) + `?></Period>`))
+	start := time.Now()
+	if _, err := pieces(doc, everyByte(len(doc))...); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("%d bytes one at a time took %v", len(doc), d)
 	}
 }
