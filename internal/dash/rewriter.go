@@ -238,9 +238,12 @@ func (r *Rewriter) Write(out, in []byte) ([]byte, error) {
 		return out, err
 	}
 	rest := b[n:]
-	if len(r.held) > 0 {
+	switch {
+	case len(r.held) > 0 && n == 0:
+		// Still the same unfinished construct: nothing to move.
+	case len(r.held) > 0:
 		r.held = r.held[:copy(r.held, rest)]
-	} else {
+	default:
 		r.held = append(r.held[:0], rest...)
 	}
 	return out, nil
