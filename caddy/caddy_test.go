@@ -119,12 +119,16 @@ const redactLog = `(privatevideo_log) {
 }
 `
 
-// caddyfile is a Caddyfile with admin on adminPort and sites, each with
-// an access log, every log through redactLog.
-func caddyfile(adminPort string, sites ...site) string {
+// issueOrder is the issue's global option; without it the module's own
+// place in Caddy's order applies.
+const issueOrder = "\torder privatevideo before file_server\n"
+
+// caddyfile is a Caddyfile with admin on adminPort, the global options
+// global and sites, each with an access log, every log through redactLog.
+func caddyfile(adminPort, global string, sites ...site) string {
 	var b strings.Builder
 	b.WriteString(redactLog)
-	fmt.Fprintf(&b, "{\n\tadmin 127.0.0.1:%s\n\tauto_https off\n\tpersist_config off\n\torder privatevideo before file_server\n\tlog {\n\t\toutput stderr\n\t\timport privatevideo_log\n\t}\n}\n", adminPort)
+	fmt.Fprintf(&b, "{\n\tadmin 127.0.0.1:%s\n\tauto_https off\n\tpersist_config off\n%s\tlog {\n\t\toutput stderr\n\t\timport privatevideo_log\n\t}\n}\n", adminPort, global)
 	for _, s := range sites {
 		fmt.Fprintf(&b, "http://:%s {\n\tlog {\n\t\toutput stderr\n\t\timport privatevideo_log\n\t}\n\tprivatevideo {\n%s\n\t}\n%s\n}\n", s.port, s.block, s.rest)
 	}
@@ -205,6 +209,11 @@ func (c *caddy) waitFor(u string) {
 }
 
 func (c *caddy) stop() {
+	select {
+	case <-c.done:
+		return // stopped already
+	default:
+	}
 	c.cmd.Process.Signal(os.Interrupt)
 	select {
 	case <-c.done:
@@ -233,9 +242,32 @@ func (c *caddy) reload(config string) {
 	}
 }
 
-// noSecrets fails when the log holds a token, a session token or a key.
+// waitLog waits for every one of parts in one line of the log: Caddy's
+// lines reach it through a pipe, a moment after the answers.
+func (c *caddy) waitLog(parts ...string) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		for line := range strings.Lines(c.log.String()) {
+			all := true
+			for _, p := range parts {
+				all = all && strings.Contains(line, p)
+			}
+			if all {
+				return true
+			}
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// noSecrets stops Caddy, so that every line is in, and fails when its log
+// holds a token or a key.
 func (c *caddy) noSecrets(secrets ...string) {
 	c.t.Helper()
+	c.stop()
 	log := c.log.String()
 	for _, s := range append(secrets, apiKey, hashKey) {
 		if s != "" && strings.Contains(strings.ToLower(log), strings.ToLower(s)) {

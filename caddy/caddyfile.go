@@ -11,6 +11,11 @@ import (
 
 func init() {
 	httpcaddyfile.RegisterHandlerDirective("privatevideo", parseCaddyfile)
+	// Where an auth handler goes: after encode (which then compresses the
+	// answers the middleware rewrote), before handle, route, respond,
+	// reverse_proxy and file_server, which would otherwise answer first,
+	// unguarded. An order global option still overrides it.
+	httpcaddyfile.RegisterDirectiveOrder("privatevideo", httpcaddyfile.After, "encode")
 }
 
 func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {

@@ -21,7 +21,7 @@ func TestCaddyTwoBrowsers(t *testing.T) {
 	root := mediaRoot(t)
 	port, admin := freePort(t), freePort(t)
 	base := "http://127.0.0.1:" + port
-	c := startCaddy(t, admin, caddyfile(admin, site{port, memoryBlock, "\troot * " + root + "\n\tfile_server"}), base)
+	c := startCaddy(t, admin, caddyfile(admin, issueOrder, site{port, memoryBlock, "\troot * " + root + "\n\tfile_server"}), base)
 
 	if r, reason, _ := get(t, http.DefaultClient, base+"/videos/demo"); r.StatusCode != 401 || reason != "unauthorized" {
 		t.Fatalf("the API without the key: %d %q", r.StatusCode, reason)
@@ -66,6 +66,19 @@ func TestCaddyTwoBrowsers(t *testing.T) {
 	if r.StatusCode != 404 {
 		t.Errorf("a missing file within the session: %d, want file_server's 404", r.StatusCode)
 	}
+	// A link whose first request is file_server's 404 (an error to Caddy)
+	// is spent, as behind any handler that answers 404: the session goes
+	// out with Caddy's answer, and another browser is refused.
+	x := mint(t, base, "demo")
+	three := browser(t)
+	r, _, _ = get(t, three, strings.Replace(x.Assets.HLS, "hls/manifest.m3u8", "hls/nothing.m3u8", 1))
+	if r.StatusCode != 404 || len(r.Cookies()) != 1 {
+		t.Fatalf("a first request for a missing file: %d with cookies %v, want 404 with the session", r.StatusCode, r.Cookies())
+	}
+	r, reason, _ = get(t, three, x.Assets.HLS)
+	want(t, "the same browser, then the playlist", r, reason, 200, "")
+	r, reason, _ = get(t, browser(t), x.Assets.HLS)
+	want(t, "another browser after the 404", r, reason, 403, "token-used")
 	// Not media, not the API: file_server's, untouched.
 	r, reason, body = get(t, two, base+"/robots.txt")
 	want(t, "robots.txt", r, reason, 200, "")
@@ -93,9 +106,9 @@ func TestCaddyTwoBrowsers(t *testing.T) {
 	r, reason, _ = get(t, browser(t), w.Assets.HLS)
 	want(t, "revoked token", r, reason, 403, "token-revoked")
 
-	c.noSecrets(v.Token, w.Token)
-	if !strings.Contains(c.log.String(), `"uri":"/vod/demo/token/`+v.Token[:8]+`…`) {
-		t.Errorf("the access log does not show the redacted token URI:\n%s", c.log)
+	c.noSecrets(v.Token, w.Token, x.Token)
+	if !c.waitLog(`"uri":"/vod/demo/token/` + v.Token[:8] + `…`) {
+		t.Error("the access log does not show the redacted token URI")
 	}
 }
 
@@ -110,14 +123,14 @@ func TestCaddyReloadKeepsSessions(t *testing.T) {
 	base := "http://127.0.0.1:" + port
 	block := "\t\tapi_key {env.PV_API_KEY}\n\t\tinsecure_cookies"
 	rest := "\troot * " + root + "\n\tfile_server"
-	c := startCaddy(t, admin, caddyfile(admin, site{port, block, rest}), base)
+	c := startCaddy(t, admin, caddyfile(admin, issueOrder, site{port, block, rest}), base)
 
 	a, b := mint(t, base, "demo"), mint(t, base, "demo")
 	one := browser(t)
 	r, reason, _ := get(t, one, a.Assets.HLS)
 	want(t, "before the reload", r, reason, 200, "")
 
-	c.reload(caddyfile(admin, site{port, block + "\n\t\tsession_ttl 12h", rest + "\n\theader X-Config 2"}))
+	c.reload(caddyfile(admin, issueOrder, site{port, block + "\n\t\tsession_ttl 12h", rest + "\n\theader X-Config 2"}))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		r, _, _ := get(t, http.DefaultClient, base+"/robots.txt")
@@ -129,7 +142,7 @@ func TestCaddyReloadKeepsSessions(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if !strings.Contains(c.log.String(), "random session keys") {
+	if !c.waitLog("random session keys") {
 		t.Error("no warning about the random keys")
 	}
 
@@ -151,21 +164,29 @@ func TestCaddyNextErrorReleases(t *testing.T) {
 	root := mediaRoot(t)
 	good, bad, admin := freePort(t), freePort(t), freePort(t)
 	dead := freePort(t) // nothing listens there
-	c := startCaddy(t, admin, caddyfile(admin,
+	// No order option: the module's own place puts it before reverse_proxy.
+	c := startCaddy(t, admin, caddyfile(admin, "",
 		site{good, memoryBlock, "\troot * " + root + "\n\tfile_server"},
 		site{bad, memoryBlock, "\treverse_proxy 127.0.0.1:" + dead},
 	), "http://127.0.0.1:"+good, "http://127.0.0.1:"+bad)
 
+	// The module guards the proxy: no token, no request to the origin.
+	r, reason, _ := get(t, browser(t), "http://127.0.0.1:"+bad+"/vod/demo/hls/manifest.m3u8")
+	want(t, "no token through the proxy", r, reason, 403, "token-required")
+
 	v := mint(t, "http://127.0.0.1:"+good, "demo")
 	onBad := strings.Replace(v.Assets.HLS, ":"+good+"/", ":"+bad+"/", 1)
-	r, _, _ := get(t, browser(t), onBad)
+	r, _, _ = get(t, browser(t), onBad)
 	if r.StatusCode != 502 || len(r.Cookies()) != 0 {
 		t.Fatalf("through a dead origin: %d with cookies %v, want Caddy's 502 without a session", r.StatusCode, r.Cookies())
 	}
-	if log := c.log.String(); !strings.Contains(log, `"level":"error"`) || !strings.Contains(log, "connection refused") {
-		t.Errorf("the proxy's error did not reach Caddy's log:\n%s", log)
+	if !c.waitLog(`"level":"error"`, "http.log.error", "connection refused") {
+		t.Error("the proxy's error did not reach Caddy's error log")
 	}
-	r, reason, _ := get(t, browser(t), v.Assets.HLS)
+	if !c.waitLog("redemption released", `"cause":"handler-error"`, v.Token[:8]) {
+		t.Error("no release of the redemption in the log")
+	}
+	r, reason, _ = get(t, browser(t), v.Assets.HLS)
 	want(t, "the same link after the failure", r, reason, 200, "")
 	c.noSecrets(v.Token)
 }
@@ -184,8 +205,8 @@ func TestCaddyFleetOnRedis(t *testing.T) {
 	rest := "\troot * " + root + "\n\tfile_server"
 	pa, pb, aa, ab := freePort(t), freePort(t), freePort(t), freePort(t)
 	a, b := "http://127.0.0.1:"+pa, "http://127.0.0.1:"+pb
-	ca := startCaddy(t, aa, caddyfile(aa, site{pa, block, rest}), a)
-	cb := startCaddy(t, ab, caddyfile(ab, site{pb, block, rest}), b)
+	ca := startCaddy(t, aa, caddyfile(aa, issueOrder, site{pa, block, rest}), a)
+	cb := startCaddy(t, ab, caddyfile(ab, issueOrder, site{pb, block, rest}), b)
 	onB := func(u string) string { return b + strings.TrimPrefix(u, a) }
 
 	v := mint(t, a, "demo")
