@@ -109,6 +109,32 @@ func wantLoadedByShaka(t *testing.T, ctx context.Context, what string) {
 	}
 }
 
+// shakaProbe, run before the page's scripts, records the errors of each
+// Shaka instance the page makes (window.__pvShakaErrors), for failure
+// messages, and turns off one rule of Shaka's ABR: a rendition whose frames
+// the browser drops is banned for 30 s. A busy test machine (two cores,
+// several browsers) drops frames of the 360p one, and the test's switch
+// would find nothing to switch to.
+const shakaProbe = `(() => {
+	let p = null;
+	window.__pvShakaErrors = [];
+	Object.defineProperty(window, "__pvShaka", {
+		configurable: true,
+		get: () => p,
+		set: (v) => {
+			p = v;
+			if (v) v.configure({ abr: { droppedFrames: false } });
+			if (v) v.addEventListener("error", (e) => window.__pvShakaErrors.push(e.detail.severity + "/" + e.detail.code + " " + JSON.stringify(e.detail.data).slice(0, 300)));
+		},
+	});
+})()`
+
+// shakaErrors returns what shakaProbe recorded.
+func shakaErrors(ctx context.Context) []string {
+	errs, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__pvShakaErrors || []`))
+	return errs
+}
+
 // shakaHeights are the heights of the variants Shaka offers, the active
 // one first.
 const shakaHeights = `(() => {
@@ -123,6 +149,7 @@ const shakaHeights = `(() => {
 func TestPlayerDASHCookieMode(t *testing.T) {
 	f := server(t)
 	ctx := browser(t)
+	onNewDocument(t, ctx, shakaProbe)
 	page := dashPage(f.playerURL(t))
 
 	st := plays(t, ctx, "first open", "shaka", chromedp.Navigate(page))
@@ -133,7 +160,13 @@ func TestPlayerDASHCookieMode(t *testing.T) {
 	}
 	heights, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](shakaHeights))
 	if err != nil || len(heights) != 2 || heights[0] != st.Height {
-		t.Fatalf("first open: Shaka's variants %v (%v), on screen %dp", heights, err, st.Height)
+		var failed []request
+		for _, r := range f.log.since(0) {
+			if r.Status >= 300 {
+				failed = append(failed, r)
+			}
+		}
+		t.Fatalf("first open: Shaka's variants %v (%v), on screen %dp; failed requests %+v; Shaka's errors %q", heights, err, st.Height, failed, shakaErrors(ctx))
 	}
 	// The other rendition, by hand.
 	other := heights[1]
@@ -230,6 +263,7 @@ func TestPlayerDASHPageBoundMode(t *testing.T) {
 func TestPlayerDASHRefusedMidway(t *testing.T) {
 	f := server(t, privatevideo.WithRevocationCheck(privatevideo.StopPlaying))
 	ctx := browser(t)
+	onNewDocument(t, ctx, shakaProbe)
 	plain := f.playerURL(t)
 	u, _ := url.Parse(plain)
 
