@@ -107,17 +107,44 @@ type site struct {
 	rest  string // what follows it: root and file_server, or reverse_proxy
 }
 
-// redactLog is the README's log format that keeps credentials out of
-// Caddy's own logs (access and errors), which record request URIs as they
-// came: tokens shown as RedactToken shows them, session tokens not at all.
-const redactLog = `(privatevideo_log) {
-	format filter {
-		wrap json
-		request>uri regexp "([0-9a-fA-F]{8})-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}" "${1}…"
-		request>uri regexp "(?i)([?&;]avh=)[^&;#]*" "${1}…"
+// readmeBlocks are the caddyfile blocks of the README, their list
+// indentation removed.
+func readmeBlocks(t *testing.T) []string {
+	t.Helper()
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []string
+	rest := string(readme)
+	for {
+		var block string
+		var ok bool
+		if _, rest, ok = strings.Cut(rest, "```caddyfile\n"); !ok {
+			return blocks
+		}
+		block, rest, _ = strings.Cut(rest, "```")
+		var b strings.Builder
+		for line := range strings.Lines(block) {
+			b.WriteString(strings.TrimPrefix(line, "  "))
+		}
+		blocks = append(blocks, strings.TrimRight(b.String(), " "))
 	}
 }
-`
+
+// redactLog is the README's log snippet that keeps credentials out of
+// Caddy's own logs (access and errors), which record request URIs as they
+// came: the tests run every log through it.
+func redactLog(t *testing.T) string {
+	t.Helper()
+	for _, b := range readmeBlocks(t) {
+		if snippet, _, ok := strings.Cut(b, "{\n\tlog {"); ok && strings.HasPrefix(b, "(privatevideo_log) {") {
+			return snippet
+		}
+	}
+	t.Fatal("README.md has no (privatevideo_log) snippet")
+	return ""
+}
 
 // issueOrder is the issue's global option; without it the module's own
 // place in Caddy's order applies.
@@ -125,9 +152,9 @@ const issueOrder = "\torder privatevideo before file_server\n"
 
 // caddyfile is a Caddyfile with admin on adminPort, the global options
 // global and sites, each with an access log, every log through redactLog.
-func caddyfile(adminPort, global string, sites ...site) string {
+func caddyfile(t *testing.T, adminPort, global string, sites ...site) string {
 	var b strings.Builder
-	b.WriteString(redactLog)
+	b.WriteString(redactLog(t))
 	fmt.Fprintf(&b, "{\n\tadmin 127.0.0.1:%s\n\tauto_https off\n\tpersist_config off\n%s\tlog {\n\t\toutput stderr\n\t\timport privatevideo_log\n\t}\n}\n", adminPort, global)
 	for _, s := range sites {
 		fmt.Fprintf(&b, "http://:%s {\n\tlog {\n\t\toutput stderr\n\t\timport privatevideo_log\n\t}\n\tprivatevideo {\n%s\n\t}\n%s\n}\n", s.port, s.block, s.rest)

@@ -21,7 +21,7 @@ func TestCaddyTwoBrowsers(t *testing.T) {
 	root := mediaRoot(t)
 	port, admin := freePort(t), freePort(t)
 	base := "http://127.0.0.1:" + port
-	c := startCaddy(t, admin, caddyfile(admin, issueOrder, site{port, memoryBlock, "\troot * " + root + "\n\tfile_server"}), base)
+	c := startCaddy(t, admin, caddyfile(t, admin, issueOrder, site{port, memoryBlock, "\troot * " + root + "\n\tfile_server"}), base)
 
 	if r, reason, _ := get(t, http.DefaultClient, base+"/videos/demo"); r.StatusCode != 401 || reason != "unauthorized" {
 		t.Fatalf("the API without the key: %d %q", r.StatusCode, reason)
@@ -123,14 +123,14 @@ func TestCaddyReloadKeepsSessions(t *testing.T) {
 	base := "http://127.0.0.1:" + port
 	block := "\t\tapi_key {env.PV_API_KEY}\n\t\tinsecure_cookies"
 	rest := "\troot * " + root + "\n\tfile_server"
-	c := startCaddy(t, admin, caddyfile(admin, issueOrder, site{port, block, rest}), base)
+	c := startCaddy(t, admin, caddyfile(t, admin, issueOrder, site{port, block, rest}), base)
 
 	a, b := mint(t, base, "demo"), mint(t, base, "demo")
 	one := browser(t)
 	r, reason, _ := get(t, one, a.Assets.HLS)
 	want(t, "before the reload", r, reason, 200, "")
 
-	c.reload(caddyfile(admin, issueOrder, site{port, block + "\n\t\tsession_ttl 12h", rest + "\n\theader X-Config 2"}))
+	c.reload(caddyfile(t, admin, issueOrder, site{port, block + "\n\t\tsession_ttl 12h", rest + "\n\theader X-Config 2"}))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		r, _, _ := get(t, http.DefaultClient, base+"/robots.txt")
@@ -165,7 +165,7 @@ func TestCaddyNextErrorReleases(t *testing.T) {
 	good, bad, admin := freePort(t), freePort(t), freePort(t)
 	dead := freePort(t) // nothing listens there
 	// No order option: the module's own place puts it before reverse_proxy.
-	c := startCaddy(t, admin, caddyfile(admin, "",
+	c := startCaddy(t, admin, caddyfile(t, admin, "",
 		site{good, memoryBlock, "\troot * " + root + "\n\tfile_server"},
 		site{bad, memoryBlock, "\treverse_proxy 127.0.0.1:" + dead},
 	), "http://127.0.0.1:"+good, "http://127.0.0.1:"+bad)
@@ -205,8 +205,8 @@ func TestCaddyFleetOnRedis(t *testing.T) {
 	rest := "\troot * " + root + "\n\tfile_server"
 	pa, pb, aa, ab := freePort(t), freePort(t), freePort(t), freePort(t)
 	a, b := "http://127.0.0.1:"+pa, "http://127.0.0.1:"+pb
-	ca := startCaddy(t, aa, caddyfile(aa, issueOrder, site{pa, block, rest}), a)
-	cb := startCaddy(t, ab, caddyfile(ab, issueOrder, site{pb, block, rest}), b)
+	ca := startCaddy(t, aa, caddyfile(t, aa, issueOrder, site{pa, block, rest}), a)
+	cb := startCaddy(t, ab, caddyfile(t, ab, issueOrder, site{pb, block, rest}), b)
 	onB := func(u string) string { return b + strings.TrimPrefix(u, a) }
 
 	v := mint(t, a, "demo")
