@@ -351,7 +351,8 @@ func rawGet(t *testing.T, base, path, ua string) (*http.Response, []byte) {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: media\r\nUser-Agent: "+ua+"\r\nConnection: close\r\n\r\n"); err != nil {
+	host := strings.TrimPrefix(base, "http://")
+	if _, err := io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: "+host+"\r\nUser-Agent: "+ua+"\r\nConnection: close\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
