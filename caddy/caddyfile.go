@@ -60,10 +60,20 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.AllArgs(&v) {
 				return d.ArgErr()
 			}
-			*map[string]*string{
-				"hash_key": &h.HashKey, "block_key": &h.BlockKey, "api_key": &h.APIKey,
-				"store": &h.Store, "public_url": &h.PublicURL, "mode": &h.Mode,
-			}[name] = v
+			switch name {
+			case "hash_key":
+				h.HashKey = v
+			case "block_key":
+				h.BlockKey = v
+			case "api_key":
+				h.APIKey = v
+			case "store":
+				h.Store = v
+			case "public_url":
+				h.PublicURL = v
+			case "mode":
+				h.Mode = v
+			}
 		case "insecure_cookies", "revocation_check":
 			if d.NextArg() {
 				return d.ArgErr()

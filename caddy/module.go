@@ -77,8 +77,9 @@ type Handler struct {
 	shared  *shared // the pool entry: stores and keys
 	cat     *edge.Catalogue
 	mw      *privatevideo.Middleware
-	api     *edge.API // nil without an API key
-	chain   http.Handler
+	api     *edge.API    // nil without an API key
+	chain   http.Handler // the middleware around route
+	media   http.Handler // the player page, then next
 	prefix  string
 	proxies []netip.Prefix
 }
@@ -156,6 +157,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 	}
 	h.prefix = h.mw.Layout().Prefix
+	// Player answers the player page at /vod/{id} and passes the assets on.
+	h.media = h.mw.Player(http.HandlerFunc(serveNext))
 	h.chain = h.mw.Handler(http.HandlerFunc(h.route))
 	h.log.Info("privatevideo: guarding "+h.prefix, "store", spec.String(), "api", h.api != nil, "mode", cmpOr(h.Mode, "cookie"))
 	return nil

@@ -32,8 +32,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, h.prefix):
-		// Player answers the player page at /vod/{id} and passes the assets.
-		h.mw.Player(http.HandlerFunc(serveNext)).ServeHTTP(w, r)
+		h.media.ServeHTTP(w, r)
 	case h.api != nil && edge.IsAPIPath(r.URL.Path):
 		h.api.ServeHTTP(w, r)
 	default:
