@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -116,4 +117,54 @@ func TestParseProxy(t *testing.T) {
 	if _, err := ParseProxy("nope"); err == nil {
 		t.Error("nope accepted")
 	}
+}
+
+// The shared stores open from their URLs, hold tokens and video state, and
+// close; their refusals never show the password.
+func TestOpenStoresShared(t *testing.T) {
+	for _, c := range []struct{ env, bad string }{
+		{"REDIS_URL", "redis://:secret@host:6379/notadb"},
+		{"DATABASE_URL", "postgres://u:secret@host:5432/db?sslmode=bogus"},
+	} {
+		t.Run(c.env, func(t *testing.T) {
+			ctx := context.Background()
+			if _, err := OpenStores(ctx, mustSpec(t, c.bad), time.Second, nil); err == nil || strings.Contains(err.Error(), "secret") {
+				t.Errorf("a bad URL: %v; want an error without the password", err)
+			}
+			raw := os.Getenv(c.env)
+			if raw == "" {
+				t.Skipf("%s is not set: set it to open that store", c.env)
+			}
+			st, err := OpenStores(ctx, mustSpec(t, raw), 2*time.Second, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			tok := privatevideo.NewToken()
+			// PostgreSQL's tables may still be on their way: retry briefly.
+			deadline := time.Now().Add(10 * time.Second)
+			for err = st.Tokens.Issue(ctx, tok, "edge-test", time.Now().Add(time.Minute)); err != nil && time.Now().Before(deadline); {
+				time.Sleep(100 * time.Millisecond)
+				err = st.Tokens.Issue(ctx, tok, "edge-test", time.Now().Add(time.Minute))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec, err := st.Tokens.Lookup(ctx, tok, time.Now()); err != nil || rec.VideoID != "edge-test" {
+				t.Fatalf("Lookup = %+v, %v", rec, err)
+			}
+			if _, err := st.Videos.SetPublic(ctx, "edge-test-video", false); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func mustSpec(t *testing.T, raw string) StoreSpec {
+	t.Helper()
+	s, err := ParseStoreSpec(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
