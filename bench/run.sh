@@ -28,7 +28,9 @@ go run ./bench/cmd/loadtest -rounds 12 -duration 3s | tee "$out/loadtest.txt"
 edge_dir=$(mktemp -d)
 trap 'rm -rf "$edge_dir"' EXIT
 go build -o "$edge_dir/edge" ./example
-go run ./bench/cmd/sidebyside -edge "$edge_dir/edge" -rounds 8 -duration 3s | tee "$out/sidebyside.txt"
+# Caddy with the privatevideo module, built as xcaddy would, from this tree.
+bench/caddy-build.sh "$edge_dir/caddy"
+go run ./bench/cmd/sidebyside -edge "$edge_dir/edge" -caddy "$edge_dir/caddy" -rounds 8 -duration 3s | tee "$out/sidebyside.txt"
 
 {
   cat "$out/machine.txt"; echo

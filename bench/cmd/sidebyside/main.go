@@ -5,6 +5,8 @@
 //	bare           Go's http.FileServer, no check
 //	privatevideo   the middleware around that file server, in-process
 //	edge           the edge server (a process), -origin the bare file server
+//	caddy          Caddy with the privatevideo module before file_server
+//	               (only with -caddy: a Caddy built with the module)
 //	nginx+auth     nginx serving the files, auth_request to the edge's /auth
 //	               (the README's forward-auth configuration)
 //	nginx-secure   nginx serving the files behind secure_link: an MD5-signed,
@@ -59,8 +61,9 @@ func main() {
 	threads := flag.Int("threads", 1, "wrk threads")
 	edgeBin := flag.String("edge", "", "the built edge server (go build -o … ./example)")
 	nginxBin := flag.String("nginx", "", "nginx (default: nginx on PATH, else /usr/sbin/nginx)")
+	caddyBin := flag.String("caddy", "", "a Caddy built with github.com/privatevideo/privatevideo/caddy (default: none, and no Caddy row)")
 	flag.Parse()
-	if err := run(*rounds, *duration, *conns, *threads, *edgeBin, *nginxBin); err != nil {
+	if err := run(*rounds, *duration, *conns, *threads, *edgeBin, *nginxBin, *caddyBin); err != nil {
 		fmt.Fprintln(os.Stderr, "sidebyside:", err)
 		os.Exit(1)
 	}
@@ -73,6 +76,8 @@ type contender struct {
 	urls   map[string]string // asset name → URL
 	cookie string
 	pids   []int // the server processes whose CPU time a request costs
+	// session: the contender redeems a link once and plays on its cookie.
+	session bool
 }
 
 // asset is one file of the media, under dir/v1/.
@@ -81,7 +86,7 @@ type asset struct {
 	body       []byte
 }
 
-func run(rounds int, duration time.Duration, conns, threads int, edgeBin, nginxBin string) error {
+func run(rounds int, duration time.Duration, conns, threads int, edgeBin, nginxBin, caddyBin string) error {
 	wrk, err := exec.LookPath("wrk")
 	if err != nil {
 		return fmt.Errorf("wrk not found (apt-get install wrk): %w", err)
@@ -139,11 +144,20 @@ func run(rounds int, duration time.Duration, conns, threads int, edgeBin, nginxB
 	self := os.Getpid() // the bare and wrapped servers, and the edge's origin
 	contenders := []*contender{
 		{name: "bare (Go file server)", urls: map[string]string{}, pids: []int{self}},
-		{name: "privatevideo around it", urls: map[string]string{}, pids: []int{self}},
-		{name: "edge server (-origin the bare server)", urls: map[string]string{}, pids: []int{edge.pid, self}},
-		{name: "nginx + auth_request to /auth", urls: map[string]string{}, pids: append([]int{edge.pid}, ng.pids...)},
+		{name: "privatevideo around it", urls: map[string]string{}, pids: []int{self}, session: true},
+		{name: "edge server (-origin the bare server)", urls: map[string]string{}, pids: []int{edge.pid, self}, session: true},
+		{name: "nginx + auth_request to /auth", urls: map[string]string{}, pids: append([]int{edge.pid}, ng.pids...), session: true},
 		{name: "nginx secure_link (MD5, reusable)", urls: map[string]string{}, pids: ng.pids},
 		{name: "nginx, no check", urls: map[string]string{}, pids: ng.pids},
+	}
+	var cd *caddyServer
+	if caddyBin != "" {
+		var stopCaddy func()
+		if cd, stopCaddy, err = startCaddy(caddyBin, dir, media); err != nil {
+			return err
+		}
+		defer stopCaddy()
+		contenders = append(contenders, &contender{name: "Caddy + the privatevideo module", urls: map[string]string{}, pids: []int{cd.pid}, session: true})
 	}
 	edgeTok, err := edge.mint()
 	if err != nil {
@@ -162,9 +176,21 @@ func run(rounds int, duration time.Duration, conns, threads int, edgeBin, nginxB
 		contenders[4].urls[a.name] = ng.plain + secureLink("/sl/v1/"+a.path, expires)
 		contenders[5].urls[a.name] = ng.plain + "/vod/v1/" + a.path
 	}
+	if cd != nil {
+		caddyTok, err := cd.mint()
+		if err != nil {
+			return err
+		}
+		for _, a := range assets {
+			contenders[6].urls[a.name] = cd.base + "/vod/v1/token/" + caddyTok + "/" + a.path
+		}
+	}
 	// Each private contender redeems its token once, as a browser's first
 	// request; the cookie it gets is the session every wrk request sends.
-	for _, c := range contenders[1:4] {
+	for _, c := range contenders {
+		if !c.session {
+			continue
+		}
 		if c.cookie, err = redeem(c.urls[assets[0].name]); err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
@@ -310,6 +336,78 @@ func (e *edgeServer) mint() (string, error) {
 		return "", fmt.Errorf("GET /videos/v1: %s, no token", resp.Status)
 	}
 	return v.Token, nil
+}
+
+// caddyServer is a running Caddy with the privatevideo module.
+type caddyServer struct {
+	base, apiKey string
+	pid          int
+}
+
+// startCaddy runs Caddy with the module before file_server, as the caddy
+// module's README configures it, over media (seen as {root}/vod/v1/…).
+func startCaddy(bin, dir, media string) (*caddyServer, func(), error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, nil, err
+	}
+	root := filepath.Join(dir, "caddy-root")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, nil, err
+	}
+	if err := os.Symlink(media, filepath.Join(root, "vod")); err != nil {
+		return nil, nil, err
+	}
+	c := &caddyServer{base: "http://" + addr, apiKey: randomHex(24)}
+	conf := `{
+	admin off
+	auto_https off
+	order privatevideo before file_server
+}
+http://` + addr + ` {
+	privatevideo {
+		hash_key {env.PV_HASH_KEY}
+		api_key {env.PV_API_KEY}
+		insecure_cookies
+	}
+	root * ` + root + `
+	file_server
+}
+`
+	confPath := filepath.Join(dir, "Caddyfile")
+	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+		return nil, nil, err
+	}
+	logFile, err := os.Create(filepath.Join(dir, "caddy.log"))
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd := exec.Command(bin, "run", "--config", confPath, "--adapter", "caddyfile")
+	cmd.Env = append(os.Environ(), "PV_API_KEY="+c.apiKey, "PV_HASH_KEY="+randomHex(32),
+		"HOME="+dir, "XDG_CONFIG_HOME="+dir, "XDG_DATA_HOME="+dir)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, fmt.Errorf("starting caddy: %w", err)
+	}
+	c.pid = cmd.Process.Pid
+	stop := func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		logFile.Close()
+	}
+	if err := waitHTTP(c.base + "/"); err != nil {
+		stop()
+		log, _ := os.ReadFile(logFile.Name())
+		return nil, nil, fmt.Errorf("caddy: %w\n%s", err, log)
+	}
+	return c, stop, nil
+}
+
+// mint asks the module's API for a fresh token of v1.
+func (c *caddyServer) mint() (string, error) {
+	e := edgeServer{base: c.base, apiKey: c.apiKey}
+	return e.mint()
 }
 
 // nginxServer is a running nginx: auth serves the README's forward-auth
