@@ -16,7 +16,9 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/netip"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -38,8 +40,10 @@ import (
 // ("vod/v1/seg0"), which is not under the prefix as Go reads it, so it
 // passed to the handler untouched; http.FileServer (and
 // httputil.ReverseProxy) read it as "/vod/v1/seg0" and served the private
-// file to anyone, without a token. Only names with a dot were refused (the
-// dot sent them to the loose readings, which clean the path).
+// file to anyone, without a token, and the token path went to the origin
+// as it came. Only names with a dot were refused (the dot sent them to the
+// loose readings, which clean the path). The README's own handler,
+// StripPrefix("/vod/", FileServer) inside, answers 404 to such paths.
 func TestAttackStripPrefixWithSlashServesPrivateFilesFinding(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"vod/v1/seg0", "vod/v1/hls/720p/seg1", "vod/v1/poster"} {
@@ -51,22 +55,43 @@ func TestAttackStripPrefixWithSlashServesPrivateFilesFinding(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	f := newFixture(t, privatevideo.WithGrace(0), privatevideo.WithRetryWindow(0))
-	srv := httptest.NewServer(http.StripPrefix("/media/", f.mw.Handler(http.FileServer(http.Dir(dir)))))
-	t.Cleanup(srv.Close)
-	f.srv = srv
-	tok := f.issue("v1")
-	for _, p := range []string{
-		"/media/vod/v1/seg0",
-		"/media/vod/v1/hls/720p/seg1",
-		"/media/vod/v1/poster",
-		"/media/VOD/v1/poster",
-		"/media/vod/v1/token/" + tok + "/seg0",
+	var originSaw sync.Map
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		originSaw.Store(r.URL.Path, true)
+		http.FileServer(http.Dir(dir)).ServeHTTP(w, r)
+	}))
+	t.Cleanup(origin.Close)
+	originURL, _ := url.Parse(origin.URL)
+	for _, media := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"http.FileServer", http.FileServer(http.Dir(dir))},
+		{"httputil.ReverseProxy", httputil.NewSingleHostReverseProxy(originURL)},
 	} {
-		res := f.get(f.player("anyone"), p)
-		if strings.Contains(res.body, "PRIVATE BYTES") {
-			t.Errorf("%s: %d, the private file reached a client without a session", p, res.status)
+		f := newFixture(t, privatevideo.WithGrace(0), privatevideo.WithRetryWindow(0))
+		srv := httptest.NewServer(http.StripPrefix("/media/", f.mw.Handler(media.h)))
+		t.Cleanup(srv.Close)
+		f.srv = srv
+		tok := f.issue("v1")
+		for _, p := range []string{
+			"/media/vod/v1/seg0",
+			"/media/vod/v1/hls/720p/seg1",
+			"/media/vod/v1/poster",
+			"/media/VOD/v1/poster",
+			"/media/vod/v1/token/" + tok + "/seg0",
+		} {
+			res := f.get(f.player("anyone"), p)
+			if strings.Contains(res.body, "PRIVATE BYTES") {
+				t.Errorf("%s, %s: %d, the private file reached a client without a session", media.name, p, res.status)
+			}
 		}
+		originSaw.Range(func(k, _ any) bool {
+			if strings.Contains(k.(string), tok) {
+				t.Errorf("%s: the origin was sent the private token: %s", media.name, k)
+			}
+			return true
+		})
 	}
 }
 
