@@ -1,6 +1,7 @@
 package pvcaddy
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -160,7 +161,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	// Player answers the player page at /vod/{id} and passes the assets on.
 	h.media = h.mw.Player(http.HandlerFunc(serveNext))
 	h.chain = h.mw.Handler(http.HandlerFunc(h.route))
-	h.log.Info("privatevideo: guarding "+h.prefix, "store", spec.String(), "api", h.api != nil, "mode", cmpOr(h.Mode, "cookie"))
+	h.log.Info("privatevideo: guarding "+h.prefix, "store", spec.String(), "api", h.api != nil, "mode", cmp.Or(h.Mode, "cookie"))
 	return nil
 }
 
@@ -339,13 +340,6 @@ func parseProxies(raw []string) ([]netip.Prefix, error) {
 		out = append(out, p)
 	}
 	return out, nil
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // Interface guards.
