@@ -45,12 +45,21 @@ const (
 )
 
 // mediaRoot is a copy of the edge server's demo media laid out as
-// file_server serves it: {root}/vod/demo/….
+// file_server serves it, as the videos demo and trailer: {root}/vod/demo/….
 func mediaRoot(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	src := filepath.Join("..", "example", "media", "demo")
-	dst := filepath.Join(root, "vod", "demo")
+	for _, id := range []string{"demo", "trailer"} {
+		copyTree(t, filepath.Join("..", "example", "media", "demo"), filepath.Join(root, "vod", id))
+	}
+	if err := os.WriteFile(filepath.Join(root, "robots.txt"), []byte("User-agent: *\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -68,10 +77,6 @@ func mediaRoot(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(root, "robots.txt"), []byte("User-agent: *\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return root
 }
 
 // handedOut are the ports freePort gave: the kernel may give a closed

@@ -130,7 +130,11 @@ func TestCaddyReloadKeepsSessions(t *testing.T) {
 	r, reason, _ := get(t, one, a.Assets.HLS)
 	want(t, "before the reload", r, reason, 200, "")
 
-	c.reload(caddyfile(t, admin, issueOrder, site{port, block + "\n\t\tsession_ttl 12h", rest + "\n\theader X-Config 2"}))
+	r, reason, _ = get(t, browser(t), base+"/vod/trailer/mp4/source.mp4")
+	want(t, "trailer before the reload", r, reason, 403, "token-required")
+
+	// The new config changes other subdirectives, and pins trailer public.
+	c.reload(caddyfile(t, admin, issueOrder, site{port, block + "\n\t\tsession_ttl 12h\n\t\tpublic trailer", rest + "\n\theader X-Config 2"}))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		r, _, _ := get(t, http.DefaultClient, base+"/robots.txt")
@@ -152,6 +156,11 @@ func TestCaddyReloadKeepsSessions(t *testing.T) {
 	want(t, "another browser after the reload", r, reason, 403, "token-used")
 	r, reason, _ = get(t, browser(t), b.Assets.HLS)
 	want(t, "a token minted before the reload", r, reason, 200, "")
+	r, reason, _ = get(t, browser(t), base+"/vod/trailer/mp4/source.mp4", "Range", "bytes=0-9")
+	want(t, "trailer, public by the new config", r, reason, 206, "")
+	if resp, v := api(t, "GET", base+"/videos/trailer", ""); resp.StatusCode != 200 || !v.Public || v.Token != "" {
+		t.Errorf("the API on trailer: %d %+v, want it public", resp.StatusCode, v)
+	}
 	c.noSecrets(a.Token, b.Token)
 }
 
