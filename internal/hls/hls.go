@@ -8,10 +8,20 @@
 // comments included, passes byte for byte, as do line endings. A line with
 // a control byte inside, or longer than MaxLine, passes unchanged: what a
 // player reads as a URI there is not certain.
+//
+// Variables (EXT-X-DEFINE, RFC 8216bis) can move a URI to another host once
+// a player substitutes them, so a URI holding "{$" is never given the
+// session. A playlist that makes a player copy values into its URIs from
+// elsewhere (EXT-X-DEFINE with QUERYPARAM, which copies the playlist URL's
+// query, session included, or IMPORT, which brings a parent's), or lets a
+// steering server clone its URIs onto other hosts (EXT-X-CONTENT-STEERING),
+// fails with ErrUnsupported: no rewrite of it can keep the session on our
+// hosts.
 package hls
 
 import (
 	"bytes"
+	"errors"
 
 	"github.com/privatevideo/privatevideo/internal/manifest"
 )
@@ -30,7 +40,12 @@ type Rewriter struct {
 
 	line []byte // an incomplete line
 	long bool   // inside a line longer than MaxLine, passing as it is
+	err  error  // ErrUnsupported, once seen
 }
+
+// ErrUnsupported is a playlist whose tags would carry the session wherever
+// they say: EXT-X-DEFINE with QUERYPARAM or IMPORT, EXT-X-CONTENT-STEERING.
+var ErrUnsupported = errors.New("hls: the playlist copies values into its URIs (EXT-X-DEFINE QUERYPARAM or IMPORT) or steers them to other hosts (EXT-X-CONTENT-STEERING)")
 
 // uriTags are the tags whose URI attribute names a resource of the stream.
 var uriTags = [][]byte{
@@ -102,7 +117,7 @@ func (p *Rewriter) Write(out, in []byte) ([]byte, error) {
 			out = p.Line(out, chunk)
 		}
 	}
-	return out, nil
+	return out, p.err
 }
 
 // Close is part of manifest.Rewriter: the last line, without an end.
@@ -111,8 +126,12 @@ func (p *Rewriter) Close(out []byte) ([]byte, error) {
 		out = p.Line(out, p.line)
 		p.line = p.line[:0]
 	}
-	return out, nil
+	return out, p.err
 }
+
+// Err reports ErrUnsupported once a line that Rewrite or Line took holds a
+// tag that makes the playlist unsafe to carry the session through.
+func (p *Rewriter) Err() error { return p.err }
 
 // partial keeps the start of a line whose end has not come yet.
 func (p *Rewriter) partial(out, b []byte) []byte {
@@ -156,6 +175,10 @@ func (p *Rewriter) Line(out, line []byte) []byte {
 	case start == stop || body[start] == '#' && start > 0:
 		return append(out, line...) // blank, or a stray comment
 	case body[0] == '#':
+		if unsafeTag(body) {
+			p.err = ErrUnsupported
+			return append(out, line...)
+		}
 		for _, tag := range uriTags {
 			if bytes.HasPrefix(body, tag) {
 				out = p.tag(out, body, len(tag))
@@ -168,6 +191,20 @@ func (p *Rewriter) Line(out, line []byte) []byte {
 	out = p.uri(out, body[start:stop])
 	out = append(out, body[stop:]...)
 	return append(out, eol...)
+}
+
+// unsafeTag reports whether a tag line makes a player copy values into URIs
+// (EXT-X-DEFINE with QUERYPARAM or IMPORT) or move them to other hosts
+// (EXT-X-CONTENT-STEERING). Attribute names are matched anywhere in the
+// line: a false alarm costs a 502, a miss the session.
+func unsafeTag(body []byte) bool {
+	switch {
+	case bytes.HasPrefix(body, []byte("#EXT-X-CONTENT-STEERING")):
+		return true
+	case bytes.HasPrefix(body, []byte("#EXT-X-DEFINE")):
+		return bytes.Contains(body, []byte("QUERYPARAM")) || bytes.Contains(body, []byte("IMPORT"))
+	}
+	return false
 }
 
 // HasLineBreak reports whether b holds what some reader may take for the
@@ -228,7 +265,8 @@ func (p *Rewriter) tag(out, body []byte, from int) []byte {
 // (skd://, data:, other hosts) are appended unchanged. An existing session
 // parameter is replaced, so rewriting is idempotent.
 func (p *Rewriter) uri(out []byte, u []byte) []byte {
-	if len(u) == 0 || p.Hosts.Classify(u) == manifest.Foreign {
+	if len(u) == 0 || bytes.Contains(u, []byte("{$")) || p.Hosts.Classify(u) == manifest.Foreign {
+		// A variable may name another host once substituted.
 		return append(out, u...)
 	}
 	ref, frag := u, []byte(nil)

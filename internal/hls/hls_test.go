@@ -2,6 +2,7 @@ package hls
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -193,4 +194,31 @@ func FuzzPlaylistStream(f *testing.F) {
 			t.Fatalf("Content-Length %q for %d bytes", cl, len(want))
 		}
 	})
+}
+
+// Variables and steering: a URI with a variable never gets the session, and
+// a playlist that copies values into URIs or steers them elsewhere fails.
+func TestVariablesAndSteering(t *testing.T) {
+	p := testRewriter()
+	for _, u := range []string{"{$h}/v.m3u8", "https://media.example.com/{$p}.ts", "seg{$n}.ts"} {
+		if got := string(p.uri(nil, []byte(u))); got != u {
+			t.Errorf("uri(%q) = %q, want it untouched", u, got)
+		}
+	}
+	for _, tag := range []string{
+		`#EXT-X-DEFINE:QUERYPARAM="avh"`,
+		`#EXT-X-DEFINE:IMPORT="h"`,
+		`#EXT-X-CONTENT-STEERING:SERVER-URI="https://evil.example/s.json"`,
+	} {
+		r := testRewriter()
+		src := "#EXTM3U\n" + tag + "\nseg.ts\n"
+		out, err := r.Write(nil, []byte(src))
+		if !errors.Is(err, ErrUnsupported) {
+			t.Errorf("%s: Write = %q, %v, want ErrUnsupported", tag, out, err)
+		}
+	}
+	r := testRewriter()
+	if _, err := r.Write(nil, []byte("#EXTM3U\n#EXT-X-DEFINE:NAME=\"n\",VALUE=\"1\"\nseg{$n}.ts\n")); err != nil {
+		t.Errorf("a plain EXT-X-DEFINE: %v, want it rewritten (its URIs with variables untouched)", err)
+	}
 }
