@@ -35,15 +35,14 @@ import (
 // ---------------------------------------------------------------------------
 // Mounts
 
-// http.StripPrefix("/media/", …), with the trailing slash, is as common as
-// without it. It hands the middleware a path without its leading slash
-// ("vod/v1/seg0"), which is not under the prefix as Go reads it, so it
-// passed to the handler untouched; http.FileServer (and
+// FINDING (fixed): http.StripPrefix("/media/", …), with the trailing slash,
+// is as common as without it. It hands the middleware a path without its
+// leading slash ("vod/v1/seg0"), which was not under the prefix as Go reads
+// it, so it passed to the handler untouched; http.FileServer (and
 // httputil.ReverseProxy) read it as "/vod/v1/seg0" and served the private
 // file to anyone, without a token, and the token path went to the origin
-// as it came. Only names with a dot were refused (the dot sent them to the
-// loose readings, which clean the path). The README's own handler,
-// StripPrefix("/vod/", FileServer) inside, answers 404 to such paths.
+// as it came. The middleware now reads such a path as those handlers do,
+// under the mount "/media".
 func TestAttackStripPrefixWithSlashServesPrivateFilesFinding(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"vod/v1/seg0", "vod/v1/hls/720p/seg1", "vod/v1/poster"} {
@@ -79,12 +78,19 @@ func TestAttackStripPrefixWithSlashServesPrivateFilesFinding(t *testing.T) {
 			"/media/vod/v1/hls/720p/seg1",
 			"/media/vod/v1/poster",
 			"/media/VOD/v1/poster",
-			"/media/vod/v1/token/" + tok + "/seg0",
 		} {
 			res := f.get(f.player("anyone"), p)
 			if strings.Contains(res.body, "PRIVATE BYTES") {
 				t.Errorf("%s, %s: %d, the private file reached a client without a session", media.name, p, res.status)
 			}
+		}
+		// The token's own path redeems it, under the mount, as it does
+		// behind StripPrefix("/media").
+		res := f.get(f.player("anyone"), "/media/vod/v1/token/"+tok+"/seg0")
+		if res.status != http.StatusOK || !strings.Contains(res.body, "PRIVATE BYTES") ||
+			!strings.Contains(res.header.Get("Set-Cookie"), "; Path=/media/vod/v1/token/"+tok+";") {
+			t.Errorf("%s: the token's path: %d %q Set-Cookie %q, want the file, with the cookie under /media",
+				media.name, res.status, res.body, res.header.Get("Set-Cookie"))
 		}
 		originSaw.Range(func(k, _ any) bool {
 			if strings.Contains(k.(string), tok) {

@@ -20,8 +20,10 @@
 // # Mounting
 //
 // The middleware may sit under a path of the application's, /media say,
-// with no option: behind http.StripPrefix (it compares the server's
-// RequestURI with the path it sees) or under a router that routes on the
+// with no option: behind http.StripPrefix, with or without the mount's
+// trailing slash (it compares the server's RequestURI with the path it
+// sees, and reads a path without its leading slash as http.FileServer and
+// httputil.ReverseProxy do) or under a router that routes on the
 // mount and leaves it in the path (chi's Mount and Route, a ServeMux pattern
 // such as "/media/" or "/t/{tenant}/": it reads r.Pattern and its path
 // values). Every URL and cookie path it emits (the session cookie's Path,

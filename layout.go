@@ -114,6 +114,18 @@ type target struct {
 // is mounted (see mount.go).
 func (l *Layout) parseRequest(r *http.Request) (t target, ours bool, err error) {
 	u := r.URL
+	slashed := u.Path != "" && u.Path[0] != '/'
+	if slashed {
+		// http.StripPrefix("/media/", …) leaves "vod/v1/…", which
+		// http.FileServer and httputil.ReverseProxy read as "/vod/v1/…":
+		// so does the middleware.
+		under := *u
+		under.Path = "/" + u.Path
+		if u.RawPath != "" {
+			under.RawPath = "/" + u.RawPath
+		}
+		u = &under
+	}
 	inner := l.routedMount(u.Path, r)
 	if inner != "" {
 		under := *u
@@ -130,7 +142,17 @@ func (l *Layout) parseRequest(r *http.Request) (t target, ours bool, err error) 
 		return t, false, nil
 	}
 	t.inner = inner
-	t.mount = strippedMount(r) + inner
+	outer := strippedMount(r)
+	if slashed {
+		// The slash read back in is the stripped mount's last byte; a
+		// mount that did not end in one ("/mediavod/…" behind
+		// StripPrefix("/media")) is not a path the middleware can build.
+		var ok bool
+		if outer, ok = strings.CutSuffix(outer, "/"); !ok {
+			err = errMalformedPath
+		}
+	}
+	t.mount = outer + inner
 	if err == nil && !validMount(t.mount) {
 		err = errMalformedPath
 	}

@@ -55,15 +55,13 @@ func requestPath(uri string) string {
 		return ""
 	}
 	if uri[0] != '/' {
-		i := strings.Index(uri, "://")
-		if i < 0 {
+		// The absolute form, read as the server read it ("http:/app/…"
+		// too, which names no host).
+		u, err := url.ParseRequestURI(uri)
+		if err != nil || u.Opaque != "" {
 			return ""
 		}
-		j := strings.IndexByte(uri[i+3:], '/')
-		if j < 0 {
-			return ""
-		}
-		uri = uri[i+3+j:]
+		return u.EscapedPath()
 	}
 	if i := strings.IndexByte(uri, '?'); i >= 0 {
 		uri = uri[:i]

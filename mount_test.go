@@ -32,6 +32,7 @@ func TestMountStrippedSpellings(t *testing.T) {
 	for _, c := range []struct{ name, prefix string }{
 		{"origin form", "/app"},
 		{"absolute form", f.srv.URL + "/app"},
+		{"absolute form without a host", "http:/app"},
 	} {
 		tok := f.issue("v1")
 		status, h, _ := rawRequest(t, f.srv.URL, http.MethodGet, c.prefix+"/vod/v1/a.ts?token="+tok)

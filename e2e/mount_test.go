@@ -44,6 +44,11 @@ var mounts = []mount{
 		mux.Handle("/media/", http.StripPrefix("/media", pv.Handler(pv.Player(media))))
 		return mux
 	}},
+	{"http.StripPrefix with a slash", "/media", "", func(pv *privatevideo.Middleware, media http.Handler) http.Handler {
+		mux := http.NewServeMux()
+		mux.Handle("/media/", http.StripPrefix("/media/", pv.Handler(pv.Player(media))))
+		return mux
+	}},
 	{"http.StripPrefix twice", "/site/media", "", func(pv *privatevideo.Middleware, media http.Handler) http.Handler {
 		return http.StripPrefix("/site", http.StripPrefix("/media", pv.Handler(pv.Player(media))))
 	}},
