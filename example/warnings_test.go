@@ -53,7 +53,7 @@ func TestLogIsJSONOnly(t *testing.T) {
 	decisions++
 
 	log := e.finalLog()
-	var decided, playlistWarnings int
+	var decided, manifestWarnings int
 	for line := range strings.SplitSeq(strings.TrimRight(log, "\n"), "\n") {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
@@ -63,14 +63,14 @@ func TestLogIsJSONOnly(t *testing.T) {
 		if _, ok := m["allowed"]; ok {
 			decided++
 		}
-		if msg, _ := m["msg"].(string); m["level"] == "WARN" && strings.Contains(msg, "playlist") {
-			playlistWarnings++
+		if msg, _ := m["msg"].(string); m["level"] == "WARN" && strings.Contains(msg, "manifest") {
+			manifestWarnings++
 		}
 	}
 	if decided != decisions {
 		t.Errorf("%d decision lines for %d requests: want each decision logged once", decided, decisions)
 	}
-	if playlistWarnings == 0 {
+	if manifestWarnings == 0 {
 		t.Errorf("no JSON warning about the playlists that could not be rewritten:\n%s", log)
 	}
 	assertNoSecrets(t, e, tok)
