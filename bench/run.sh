@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/run.sh: the one command behind BENCHMARKS.md. It runs every benchmark
-# (about 22 minutes on 2 cores), keeps the raw output in bench/results/ and
+# (about 25 minutes on 2 cores), keeps the raw output in bench/results/ and
 # prints the tables. Run it on a quiet machine: nothing else should be busy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
