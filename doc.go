@@ -127,14 +127,17 @@
 //
 // # Players
 //
-// HLS playlists served within a session are rewritten so that every URI in
-// them carries the session token (the avh parameter): any HLS client, with or
-// without cookies, plays the whole stream after one redemption. Only URIs
-// that resolve, by the WHATWG URL rules players use, to the request's own
-// host (or one named by WithPlaylistHosts) get it. Playlists are rewritten as
-// they stream, within bounds: see rewrite.go's constants and SECURITY.md. A client that
-// brought its session in a cookie gets them unchanged: it brings the cookie
-// to every URI as well. Player serves
+// HLS playlists and DASH MPDs served within a session are rewritten so that
+// every URL in them carries the session token (the avh parameter): any HLS
+// or DASH client, with or without cookies, plays the whole stream after one
+// redemption. Only URLs that resolve, by the WHATWG URL rules players use, to
+// the request's own host (or one named by WithPlaylistHosts) get it; a
+// manifest that would carry the session elsewhere (HLS variables copied
+// from the URL's query, content steering, DASH's UrlQueryInfo) fails with
+// 502. Manifests are rewritten as they stream, within the bounds of
+// internal/manifest (see SECURITY.md). A client that brought its session in
+// a cookie gets them unchanged: it brings the cookie to every URL as well.
+// Player serves
 // a built-in player page. WithPageBound binds a session to one page rather
 // than one browser: no cookie, the page keeps the session token in
 // sessionStorage. WithCORS answers players on other origins.
