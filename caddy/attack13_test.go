@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	pvcaddy "github.com/privatevideo/privatevideo/caddy"
 )
@@ -163,4 +164,54 @@ func TestAttackCaddyCORSOriginSpellingsFinding(t *testing.T) {
 			t.Errorf("cors_origins %q: accepted, though no browser sends it", o)
 		}
 	}
+}
+
+// A reload that changes api_key: the old key is refused at once, the new
+// one answers; the admin API's config holds the placeholders, never the
+// secrets they stand for; a site-wide Cache-Control public set by the
+// header directive does not make a private answer cacheable.
+func TestAttackCaddyReloadAPIKeyHolds(t *testing.T) {
+	t.Parallel()
+	root := mediaRoot(t)
+	port, admin := freePort(t), freePort(t)
+	base := "http://127.0.0.1:" + port
+	const newKey = "rotated-api-key-0123456789abcdef"
+	rest := "\troot * " + root + "\n\theader /vod/* Cache-Control \"public, max-age=600\"\n\tfile_server"
+	c := startCaddy(t, admin, caddyfile(t, admin, issueOrder, site{port, memoryBlock, rest}), base)
+	v := mint(t, base, "demo")
+	r, reason, _ := get(t, browser(t), v.Assets.HLS)
+	want(t, "first open", r, reason, 200, "")
+	if cc := r.Header.Get("Cache-Control"); strings.Contains(cc, "public") || !strings.Contains(cc, "private") {
+		t.Errorf("a private playlist under header Cache-Control public: Cache-Control %q", cc)
+	}
+	cfg, _, body := get(t, http.DefaultClient, c.admin+"/config/")
+	if cfg.StatusCode != 200 || strings.Contains(string(body), hashKey) || strings.Contains(string(body), apiKey) {
+		t.Errorf("the admin API's config: %d, holds a secret: %t", cfg.StatusCode,
+			strings.Contains(string(body), hashKey) || strings.Contains(string(body), apiKey))
+	}
+
+	block := strings.Replace(memoryBlock, "{env.PV_API_KEY}", newKey, 1)
+	c.reload(caddyfile(t, admin, issueOrder, site{port, block, rest + "\n\theader X-Config 2"}))
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if r, _, _ := get(t, http.DefaultClient, base+"/robots.txt"); r.Header.Get("X-Config") == "2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the new config never served")
+		}
+	}
+	if resp, _ := api(t, "GET", base+"/videos/demo", ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the old api_key after the reload: %d, want 401", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", base+"/videos/demo", nil)
+	req.Header.Set("Authorization", "Bearer "+newKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("the new api_key after the reload: %d, want 200", resp.StatusCode)
+	}
+	c.noSecrets(v.Token, newKey)
 }
