@@ -1,9 +1,13 @@
 package pvcaddy_test
 
 import (
+	"bufio"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -214,4 +218,63 @@ func TestAttackCaddyReloadAPIKeyHolds(t *testing.T) {
 		t.Errorf("the new api_key after the reload: %d, want 200", resp.StatusCode)
 	}
 	c.noSecrets(v.Token, newKey)
+}
+
+// Huge and slow bodies at the API: without the key, a 64 MiB body is
+// refused (401) without being read; with it, a body over the API's bound
+// and one that stalls are refused within the body timeout (10 s) rather
+// than holding the handler; the video stays private.
+func TestAttackCaddyAPIBodiesHolds(t *testing.T) {
+	t.Parallel()
+	root := mediaRoot(t)
+	port, admin := freePort(t), freePort(t)
+	base := "http://127.0.0.1:" + port
+	c := startCaddy(t, admin, caddyfile(t, admin, issueOrder, site{port, memoryBlock, "\troot * " + root + "\n\tfile_server"}), base)
+	addr := "127.0.0.1:" + port
+	raw := func(auth string, length int, send string, wait time.Duration) (status int, took time.Duration) {
+		t.Helper()
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(wait))
+		start := time.Now()
+		fmt.Fprintf(conn, "PATCH /videos/demo HTTP/1.1\r\nHost: %s\r\n%sContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", addr, auth, length, send)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			return 0, time.Since(start)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, time.Since(start)
+	}
+	key := "Authorization: Bearer " + apiKey + "\r\n"
+	if s, took := raw("", 64<<20, `{"public": true`, 5*time.Second); s != http.StatusUnauthorized || took > 2*time.Second {
+		t.Errorf("64 MiB announced without the key: %d after %s, want 401 at once", s, took)
+	}
+	// With the key, the API has read deadlines of its own: both are
+	// refused within the body timeout (Caddy, unlike the edge, answers an
+	// oversized body only when that deadline ends: the server goes on
+	// reading it). The two run side by side, so the test waits 10 s once.
+	var wg sync.WaitGroup
+	for _, c := range []struct {
+		what   string
+		length int
+		send   string
+	}{
+		{"64 MiB announced with the key", 64 << 20, `{"public": true, "x": "` + strings.Repeat("a", 1<<16)},
+		{"a stalled body with the key", 40, `{"public": tr`},
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if s, took := raw(key, c.length, c.send, 20*time.Second); s/100 != 4 || took > 13*time.Second {
+				t.Errorf("%s: %d after %s, want a 4xx within the body timeout", c.what, s, took)
+			}
+		}()
+	}
+	wg.Wait()
+	r, reason, _ := get(t, browser(t), base+"/vod/demo/hls/manifest.m3u8")
+	want(t, "after the bodies", r, reason, 403, "token-required")
+	c.noSecrets()
 }
