@@ -21,6 +21,31 @@ func linkSpent(t *testing.T, e *edge, tok, ua string) bool {
 	return resp.StatusCode == http.StatusForbidden && resp.Header.Get("Privatevideo-Reason") == "token-used"
 }
 
+// publicClimbs are paths that name the public video short to /auth (or nothing
+// at all) and, once a proxy resolves dot segments, escapes, backslashes or
+// letter case, the private video demo; tok is a fresh link to demo.
+func publicClimbs(tok string) []string {
+	return []string{
+		"/vod/short/../demo/hls/manifest.m3u8",
+		"/vod/short/%2e%2e/demo/hls/manifest.m3u8",
+		"/vod/short/%2E%2E%2Fdemo%2Fhls%2Fmanifest.m3u8",
+		"/vod/short/..%2Fdemo/hls/manifest.m3u8",
+		"/vod/short/hls/..%2F..%2F..%2Fvod%2Fdemo%2Fhls%2Fmanifest.m3u8",
+		"/vod/short//../demo/hls/manifest.m3u8",
+		"/vod/short/./../demo/hls/manifest.m3u8",
+		"/vod/short/hls/%252e%252e/%252e%252e/demo/hls/manifest.m3u8",
+		"/vod/short/token/" + tok + "/../../demo/hls/manifest.m3u8",
+		"/vod/demo/token/" + tok + "/../../short/hls/manifest.m3u8",
+		"/vod/short/hls/manifest.m3u8/../../../demo/hls/key.bin",
+		"/vod/short\\..\\demo\\hls\\manifest.m3u8",
+		"/vod/short/%5C..%5Cdemo/hls/manifest.m3u8",
+		"/vod/short;/../demo/hls/manifest.m3u8",
+		"/vod/%73hort/../demo/hls/manifest.m3u8",
+		"/VOD/demo/hls/manifest.m3u8",
+		"/Vod/short/../demo/hls/manifest.m3u8",
+	}
+}
+
 // A player on a listed origin (-cors-origins) behind the README's nginx:
 // /auth allows the request and redeems the link, but nginx passes on only
 // Set-Cookie and the reason, never Access-Control-Allow-Origin, so the
@@ -109,23 +134,7 @@ func TestAttackNginxForwardAuthHolds(t *testing.T) {
 		t.Fatalf("PATCH short public: %s", resp.Status)
 	}
 	tok := mint(t, e, "demo")
-	for _, p := range []string{
-		"/vod/short/../demo/hls/manifest.m3u8",
-		"/vod/short/%2e%2e/demo/hls/manifest.m3u8",
-		"/vod/short/%2E%2E%2Fdemo%2Fhls%2Fmanifest.m3u8",
-		"/vod/short/..%2Fdemo/hls/manifest.m3u8",
-		"/vod/short/hls/..%2F..%2F..%2Fvod%2Fdemo%2Fhls%2Fmanifest.m3u8",
-		"/vod/short//../demo/hls/manifest.m3u8",
-		"/vod/short/./../demo/hls/manifest.m3u8",
-		"/vod/short/hls/%252e%252e/%252e%252e/demo/hls/manifest.m3u8",
-		"/vod/short/token/" + tok + "/../../demo/hls/manifest.m3u8",
-		"/vod/demo/token/" + tok + "/../../short/hls/manifest.m3u8",
-		"/vod/short/hls/manifest.m3u8/../../../demo/hls/key.bin",
-		"/vod/short\\..\\demo\\hls\\manifest.m3u8",
-		"/vod/short/%5C..%5Cdemo/hls/manifest.m3u8",
-		"/vod/short;/../demo/hls/manifest.m3u8",
-		"/vod/%73hort/../demo/hls/manifest.m3u8",
-	} {
+	for _, p := range publicClimbs(tok) {
 		resp, body := rawGet(t, n.base, p, "climber/1.0")
 		if resp.StatusCode == http.StatusOK || bytes.Contains(body, []byte("#EXTM3U")) || bytes.Contains(body, readFile(t, "media/demo/hls/key.bin")) {
 			t.Errorf("%s through nginx: %d, %d bytes: the private video, by way of the public one", redactURL(p), resp.StatusCode, len(body))
@@ -250,4 +259,45 @@ func TestAttackCORSOriginNumericHostsFinding(t *testing.T) {
 			t.Errorf("-cors-origins %q (a browser's own spelling): %q, %v", o, got.corsOrigins, err)
 		}
 	}
+}
+
+// The same climbs behind the README's Caddy forward_auth (Debian's Caddy
+// 2.6, whose path matchers clean the path and ignore letter case, and
+// whose file_server cleans it again): none reaches demo's bytes; nor do a
+// viewer's own X-Forwarded-* (Caddy sets its own), nor the player page
+// under the token (allowed by /auth, nothing served).
+func TestAttackCaddyForwardAuthHolds(t *testing.T) {
+	t.Parallel()
+	caddyBinary(t)
+	media := t.TempDir()
+	copyDir(t, "media/demo", filepath.Join(media, "demo"))
+	addr := freeAddr(t)
+	e := startEdge(t, nil, "-public-url", "http://"+addr, "-trusted-proxies", "127.0.0.1")
+	base := startCaddy(t, addr, strings.TrimPrefix(e.base, "http://"), media)
+	if resp := e.api("PATCH", "/videos/short", `{"public": true}`, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH short public: %s", resp.Status)
+	}
+	tok := mint(t, e, "demo")
+	key := readFile(t, "media/demo/hls/key.bin")
+	for _, p := range append(publicClimbs(tok), "/vod/demo/token/"+tok+"/", "/vod/demo/token/"+tok) {
+		resp, body := rawGet(t, base, p, "climber/1.0")
+		if resp.StatusCode == http.StatusOK || bytes.Contains(body, []byte("#EXTM3U")) || bytes.Contains(body, key) {
+			t.Errorf("%s through Caddy: %d, %d bytes", redactURL(p), resp.StatusCode, len(body))
+		}
+	}
+	for _, h := range [][]string{
+		{"X-Forwarded-Uri", "/vod/short/hls/manifest.m3u8", "X-Forwarded-Method", "GET"},
+		{"X-Forwarded-Method", "HEAD"},
+		{"X-Forwarded-For", "203.0.113.9"},
+		{"X-Forwarded-Host", "evil.example", "Origin", "http://evil.example"},
+	} {
+		resp, body := get(t, viewer(t, "forger/1.0"), base+"/vod/demo/hls/manifest.m3u8", h...)
+		if resp.StatusCode/100 != 4 || bytes.Contains(body, []byte("#EXTM3U")) {
+			t.Errorf("a private asset without a token, the viewer adding %q: %d", h, resp.StatusCode)
+		}
+	}
+	if linkSpent(t, e, tok, "holds-check/1.0") {
+		t.Error("the link was spent by the climbs or the player page")
+	}
+	assertNoSecrets(t, e, tok)
 }
