@@ -14,7 +14,7 @@ import (
 // side, through the README's real nginx and Caddy blocks where it matters.
 
 // linkSpent reports whether tok is spent: a browser of its own, on the
-// edge's own media, is refused token-used.
+// edge's own media, is refused token-used. An unspent tok is spent by it.
 func linkSpent(t *testing.T, e *edge, tok, ua string) bool {
 	t.Helper()
 	resp, _ := get(t, viewer(t, ua), e.base+"/vod/demo/token/"+tok+"/thumbnail.jpg")
@@ -265,7 +265,8 @@ func TestAttackCORSOriginNumericHostsFinding(t *testing.T) {
 // 2.6, whose path matchers clean the path and ignore letter case, and
 // whose file_server cleans it again): none reaches demo's bytes; nor do a
 // viewer's own X-Forwarded-* (Caddy sets its own), nor the player page
-// under the token (allowed by /auth, nothing served).
+// under the token (allowed by /auth, nothing served); a same-origin POST
+// to the session endpoint passes.
 func TestAttackCaddyForwardAuthHolds(t *testing.T) {
 	t.Parallel()
 	caddyBinary(t)
@@ -298,6 +299,14 @@ func TestAttackCaddyForwardAuthHolds(t *testing.T) {
 	}
 	if linkSpent(t, e, tok, "holds-check/1.0") {
 		t.Error("the link was spent by the climbs or the player page")
+	}
+	// Caddy passes the Host as it came, port included: the media host's
+	// own page may POST to the session endpoint (unlike behind nginx's
+	// Host $host, TestAttackNginxSameOriginWithPortFinding).
+	req, _ := http.NewRequest("POST", base+"/vod/demo/token/"+mint(t, e, "demo")+"/session", nil)
+	req.Header.Set("Origin", base)
+	if resp, body := do(t, viewer(t, "page-bound/1.0"), req); resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`"session_token"`)) {
+		t.Errorf("the session endpoint from the media host's own page through Caddy: %d %q", resp.StatusCode, resp.Header.Get("Privatevideo-Reason"))
 	}
 	assertNoSecrets(t, e, tok)
 }
