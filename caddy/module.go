@@ -125,7 +125,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		storeTimeout = privatevideo.DefaultStoreTimeout
 	}
 
-	key := poolKey(spec, h.HashKey, h.BlockKey)
+	key := poolKey(spec, h.HashKey, h.BlockKey, h.APIKey)
 	sh, err := acquire(key, spec, keys, storeTimeout, h.log)
 	if err != nil {
 		return fmt.Errorf("store %s: %w", spec, err)

@@ -62,14 +62,14 @@ func TestParseProxies(t *testing.T) {
 
 // The pool key names the store and the keys without holding them.
 func TestPoolKeyHidesSecrets(t *testing.T) {
-	a := poolKey(specOf(t, "redis://:hunter2@cache:6379/0"), testHash, "")
+	a := poolKey(specOf(t, "redis://:hunter2@cache:6379/0"), testHash, "", "")
 	if strings.Contains(a, "hunter2") || strings.Contains(a, testHash) {
 		t.Fatalf("pool key %q holds a secret", a)
 	}
-	if b := poolKey(specOf(t, "redis://:hunter2@cache:6379/0"), testHash, ""); a != b {
+	if b := poolKey(specOf(t, "redis://:hunter2@cache:6379/0"), testHash, "", ""); a != b {
 		t.Error("the same store and keys give two pool keys: a reload would open a new store")
 	}
-	if b := poolKey(specOf(t, "redis://:hunter2@cache:6379/1"), testHash, ""); a == b {
+	if b := poolKey(specOf(t, "redis://:hunter2@cache:6379/1"), testHash, "", ""); a == b {
 		t.Error("two stores share a pool key")
 	}
 }

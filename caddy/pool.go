@@ -28,10 +28,13 @@ type shared struct {
 // Destruct closes the stores when no config uses them any more.
 func (s *shared) Destruct() error { return s.stores.Close() }
 
-// poolKey names the entry of a store and its keys as given. It is a digest:
-// the pool's keys may be listed, the secrets must not be.
-func poolKey(spec edge.StoreSpec, hashHex, blockHex string) string {
-	d := sha256.Sum256([]byte(spec.Kind + "\x00" + spec.URL + "\x00" + hashHex + "\x00" + blockHex))
+// poolKey names the entry of a store, its keys and the API key as given.
+// Two blocks share an entry (and so their links, sessions and videos) only
+// when all are the same: two sites with the defaults (memory, random keys)
+// and their own api_key do not. It is a digest: the pool's keys may be
+// listed, the secrets must not be.
+func poolKey(spec edge.StoreSpec, hashHex, blockHex, apiKey string) string {
+	d := sha256.Sum256([]byte(spec.Kind + "\x00" + spec.URL + "\x00" + hashHex + "\x00" + blockHex + "\x00" + apiKey))
 	return "privatevideo:" + hex.EncodeToString(d[:])
 }
 
