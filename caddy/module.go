@@ -311,9 +311,8 @@ func checkOrigins(origins []string) error {
 			}
 			continue
 		}
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Scheme+"://"+strings.ToLower(u.Host) != o {
-			return fmt.Errorf("cors_origins %q: want an origin as a browser sends it, scheme://host[:port] in lower case, no path or trailing slash", o)
+		if err := edge.CheckOrigin(o); err != nil {
+			return fmt.Errorf("cors_origins %q: %w", o, err)
 		}
 	}
 	return nil

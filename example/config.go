@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -375,7 +374,7 @@ func parseCORSOrigins(raw string) ([]string, error) {
 			continue
 		}
 		if part != "*" {
-			if err := checkSerializedOrigin(part); err != nil {
+			if err := pvedge.CheckOrigin(part); err != nil {
 				return nil, fmt.Errorf("-cors-origins: %q: %w", part, err)
 			}
 		}
@@ -385,48 +384,4 @@ func parseCORSOrigins(raw string) ([]string, error) {
 		return nil, errors.New(`-cors-origins: "*" (any origin, without credentials) stands alone, not beside listed origins`)
 	}
 	return out, nil
-}
-
-// checkSerializedOrigin accepts scheme://host[:port] as a browser writes it:
-// http or https, a lower-case ASCII host name or IP address, a port only
-// when it is not the scheme's default, nothing after it.
-func checkSerializedOrigin(o string) error {
-	u, err := url.Parse(o)
-	switch {
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "":
-		return errors.New("want an origin, scheme://host[:port] with http or https, such as https://player.example.com")
-	case u.User != nil:
-		return errors.New("no user: an origin is scheme://host[:port]")
-	case u.Path != "" || u.RawPath != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return errors.New("no path, query or fragment, not even a trailing slash: a browser sends its origin as scheme://host[:port]")
-	}
-	host, port := u.Hostname(), u.Port()
-	if ip, err := netip.ParseAddr(host); err == nil {
-		host = ip.String()
-		if ip.Is6() {
-			host = "[" + host + "]"
-		}
-	} else {
-		for i := 0; i < len(host); i++ {
-			c := host[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-				return errors.New("the host must be an ASCII host name (a Unicode one as its xn-- form) or an IP address, without wildcards: list each origin")
-			}
-		}
-		host = strings.ToLower(host)
-	}
-	want := u.Scheme + "://" + host
-	if port != "" { // "host:" has none, as browsers read it
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 {
-			return errors.New("the port must be a number from 1 to 65535")
-		}
-		if !(u.Scheme == "http" && n == 80 || u.Scheme == "https" && n == 443) {
-			want += ":" + strconv.Itoa(n)
-		}
-	}
-	if want != o {
-		return fmt.Errorf("a browser sends this origin as %s: write it so", want)
-	}
-	return nil
 }
