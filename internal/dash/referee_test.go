@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/privatevideo/privatevideo/internal/manifest"
 )
 
 // The tests' host and session.
@@ -464,7 +466,7 @@ func schemeOf(u string) string {
 		}
 		return r
 	}, s)
-	if i := schemeEnd([]byte(s)); i > 0 {
+	if i := manifest.SchemeEnd([]byte(s)); i > 0 {
 		return strings.ToLower(s[:i])
 	}
 	return ""

@@ -1,6 +1,10 @@
 package dash
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/privatevideo/privatevideo/internal/manifest"
+)
 
 // templateOK reports whether a SegmentTemplate value (decoded) may take
 // the parameter: it must be well-formed (every '$' opens a known
@@ -143,7 +147,7 @@ func hostSettled(p []byte, digits bool) bool {
 		}
 	}
 	scheme := false
-	if i := schemeEnd(p); i > 0 {
+	if i := manifest.SchemeEnd(p); i > 0 {
 		p, scheme = p[i+1:], true
 	}
 	slashes := 0
@@ -196,24 +200,6 @@ var networkSchemes = [...]string{
 
 func hasPrefixFold(s, prefix []byte) bool {
 	return len(s) >= len(prefix) && bytes.EqualFold(s[:len(prefix)], prefix)
-}
-
-// schemeEnd returns the index of the ':' that ends p's scheme, or 0.
-func schemeEnd(p []byte) int {
-	if len(p) == 0 || !isLetter(p[0]) {
-		return 0
-	}
-	for i := 1; i < len(p); i++ {
-		c := p[i]
-		switch {
-		case c == ':':
-			return i
-		case isLetter(c) || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.':
-		default:
-			return 0
-		}
-	}
-	return 0
 }
 
 func isLetter(c byte) bool { return 'A' <= c&^0x20 && c&^0x20 <= 'Z' }

@@ -63,7 +63,7 @@ func (h Hosts) Classify(u []byte) Kind {
 	if len(s) > 0 && s[0] == '#' {
 		return Foreign // a tag or a comment to a player that trims more than we do
 	}
-	if i := schemeEnd(s); i > 0 {
+	if i := SchemeEnd(s); i > 0 {
 		scheme := string(s[:i])
 		if !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") {
 			return Foreign // skd://, data:, another scheme: not this session's
@@ -122,10 +122,10 @@ func whatwgClean(u []byte) []byte {
 	return u
 }
 
-// schemeEnd returns the index of the colon that ends s's scheme, or 0 when
+// SchemeEnd returns the index of the colon that ends s's scheme, or 0 when
 // s has none: a scheme is an ASCII letter, then letters, digits, "+", "-"
 // and ".".
-func schemeEnd(s []byte) int {
+func SchemeEnd(s []byte) int {
 	if len(s) == 0 || !isLetter(s[0]) {
 		return 0
 	}
