@@ -23,7 +23,7 @@ command -v benchstat >/dev/null || go install golang.org/x/perf/cmd/benchstat@v0
 go test -run '^$' -bench 'Compare' -benchmem -count 10 ./bench | tee "$out/compare.txt"
 go test -run '^$' -bench 'Scale' -benchmem -count 5 -timeout 60m ./bench | tee "$out/scale.txt"
 go test -run '^$' -bench 'Memory' -count 5 -timeout 30m ./store | tee "$out/memory.txt"
-go test -run '^$' -bench 'PlaylistRewrite|SessionEncoding' -benchmem -count 5 . | tee "$out/micro.txt"
+go test -run '^$' -bench 'PlaylistRewrite|SessionEncoding|Rewrite' -benchmem -count 5 . ./internal/hls ./internal/dash | tee "$out/micro.txt"
 go run ./bench/cmd/loadtest -rounds 12 -duration 3s | tee "$out/loadtest.txt"
 edge_dir=$(mktemp -d)
 trap 'rm -rf "$edge_dir"' EXIT
