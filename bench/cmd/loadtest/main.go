@@ -14,21 +14,19 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"crypto/rand"
 
 	"github.com/privatevideo/privatevideo"
+	"github.com/privatevideo/privatevideo/bench/internal/benchutil"
 	"github.com/privatevideo/privatevideo/store"
 )
 
@@ -63,10 +61,11 @@ func run(rounds int, duration time.Duration, conns, threads int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	assets, err := writeMedia(dir)
+	playlist, segment, err := benchutil.WriteMedia(dir)
 	if err != nil {
 		return err
 	}
+	assets := []asset{{name: "playlist", path: benchutil.PlaylistPath, size: len(playlist)}, {name: "segment", path: benchutil.SegmentPath, size: len(segment)}}
 
 	media := http.StripPrefix("/vod/", http.FileServer(http.Dir(dir)))
 	bare := httptest.NewServer(media)
@@ -120,18 +119,18 @@ func run(rounds int, duration time.Duration, conns, threads int) error {
 			}
 			r.Bare, r.Wrap, r.Ratios = append(r.Bare, b), append(r.Wrap, w), append(r.Ratios, w/b)
 		}
-		r.Mean, r.StdDev = meanStd(r.Ratios)
+		r.Mean, r.StdDev = benchutil.MeanStd(r.Ratios)
 		results = append(results, r)
 	}
 	fmt.Println("| asset | bare req/s (median) | wrapped req/s (median) | ratio mean | ratio std dev | ratio min … max |")
 	fmt.Println("|---|---|---|---|---|---|")
 	for _, r := range results {
-		fmt.Printf("| %s (%s) | %.0f | %.0f | %.3f | %.3f | %.3f … %.3f |\n", r.Asset, human(r.Bytes),
-			median(r.Bare), median(r.Wrap), r.Mean, r.StdDev, slices.Min(r.Ratios), slices.Max(r.Ratios))
+		fmt.Printf("| %s (%s) | %.0f | %.0f | %.3f | %.3f | %.3f … %.3f |\n", r.Asset, benchutil.Human(r.Bytes),
+			benchutil.Median(r.Bare), benchutil.Median(r.Wrap), r.Mean, r.StdDev, slices.Min(r.Ratios), slices.Max(r.Ratios))
 	}
 	fmt.Println()
 	for _, r := range results {
-		fmt.Printf("%s ratios: %s\n", r.Asset, join(r.Ratios))
+		fmt.Printf("%s ratios: %s\n", r.Asset, benchutil.Join(r.Ratios, 3))
 	}
 	return nil
 }
@@ -140,29 +139,6 @@ type asset struct {
 	name, path string
 	size       int
 	query      string // added to the wrapped URL
-}
-
-// writeMedia writes a 1.9 KB media playlist and a 1 MiB segment for video v1.
-func writeMedia(dir string) ([]asset, error) {
-	hls := filepath.Join(dir, "v1", "hls")
-	if err := os.MkdirAll(hls, 0o755); err != nil {
-		return nil, err
-	}
-	var pl strings.Builder
-	pl.WriteString("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n")
-	for i := 0; pl.Len() < 1900-40; i++ {
-		fmt.Fprintf(&pl, "#EXTINF:4.000000,\nsegment%05d.ts\n", i)
-	}
-	pl.WriteString("#EXT-X-ENDLIST\n")
-	seg := make([]byte, 1<<20)
-	rand.Read(seg)
-	if err := os.WriteFile(filepath.Join(hls, "index.m3u8"), []byte(pl.String()), 0o644); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(hls, "seg.ts"), seg, 0o644); err != nil {
-		return nil, err
-	}
-	return []asset{{name: "playlist", path: "hls/index.m3u8", size: pl.Len()}, {name: "segment", path: "hls/seg.ts", size: len(seg)}}, nil
 }
 
 // session redeems through the session endpoint and returns the session as a
@@ -202,56 +178,11 @@ func rps(wrk, url, cookie string, d time.Duration, conns, threads int) (float64,
 		return 0, fmt.Errorf("wrk: %v\n%s", err, out)
 	}
 	if m := non2xxLine.FindSubmatch(out); m != nil {
-		return 0, fmt.Errorf("wrk got %s non-2xx answers from %s", m[1], redact(url))
+		return 0, fmt.Errorf("wrk got %s non-2xx answers from %s", m[1], benchutil.Redact(url))
 	}
 	m := rpsLine.FindSubmatch(out)
 	if m == nil {
 		return 0, fmt.Errorf("no Requests/sec in wrk's output:\n%s", out)
 	}
 	return strconv.ParseFloat(string(m[1]), 64)
-}
-
-func redact(u string) string {
-	if i := strings.Index(u, "/token/"); i >= 0 {
-		return u[:i] + "/token/…"
-	}
-	return u
-}
-
-func meanStd(xs []float64) (mean, std float64) {
-	for _, x := range xs {
-		mean += x
-	}
-	mean /= float64(len(xs))
-	for _, x := range xs {
-		std += (x - mean) * (x - mean)
-	}
-	if len(xs) > 1 {
-		std = math.Sqrt(std / float64(len(xs)-1))
-	}
-	return mean, std
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func human(n int) string {
-	if n >= 1<<20 {
-		return fmt.Sprintf("%d MiB", n>>20)
-	}
-	return fmt.Sprintf("%.1f KB", float64(n)/1000)
-}
-
-func join(xs []float64) string {
-	parts := make([]string, len(xs))
-	for i, x := range xs {
-		parts[i] = strconv.FormatFloat(x, 'f', 3, 64)
-	}
-	return strings.Join(parts, " ")
 }

@@ -36,7 +36,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -51,6 +50,7 @@ import (
 	"time"
 
 	"github.com/privatevideo/privatevideo"
+	"github.com/privatevideo/privatevideo/bench/internal/benchutil"
 	"github.com/privatevideo/privatevideo/store"
 )
 
@@ -105,10 +105,11 @@ func run(rounds int, duration time.Duration, conns, threads int, edgeBin, nginxB
 	}
 	defer os.RemoveAll(dir)
 	media := filepath.Join(dir, "media")
-	assets, err := writeMedia(media)
+	playlist, segment, err := benchutil.WriteMedia(media)
 	if err != nil {
 		return err
 	}
+	assets := []asset{{"playlist", benchutil.PlaylistPath, playlist}, {"segment", benchutil.SegmentPath, segment}}
 
 	// (a) and (b), in this process, as the loadtest command runs them.
 	files := http.StripPrefix("/vod/", http.FileServer(http.Dir(media)))
@@ -234,7 +235,7 @@ func run(rounds int, duration time.Duration, conns, threads int, edgeBin, nginxB
 
 	for _, a := range assets {
 		runs, cpus := rps[a.name], cpu[a.name]
-		fmt.Printf("### %s (%s)\n\n", a.name, human(len(a.body)))
+		fmt.Printf("### %s (%s)\n\n", a.name, benchutil.Human(len(a.body)))
 		fmt.Println("| contender | req/s (median) | req/s ÷ bare's: mean | std dev | min … max | server CPU µs/request (median) | CPU ÷ bare's: mean | std dev |")
 		fmt.Println("|---|--:|--:|--:|--:|--:|--:|--:|")
 		for i, c := range contenders {
@@ -243,44 +244,20 @@ func run(rounds int, duration time.Duration, conns, threads int, edgeBin, nginxB
 				ratios[r] = runs[i][r] / runs[0][r]
 				cratios[r] = cpus[i][r] / cpus[0][r]
 			}
-			mean, std := meanStd(ratios)
-			cmean, cstd := meanStd(cratios)
-			fmt.Printf("| %s | %.0f | %.3f | %.3f | %.3f … %.3f | %.1f | %.2f | %.2f |\n", c.name, median(runs[i]), mean, std,
-				slices.Min(ratios), slices.Max(ratios), median(cpus[i]), cmean, cstd)
+			mean, std := benchutil.MeanStd(ratios)
+			cmean, cstd := benchutil.MeanStd(cratios)
+			fmt.Printf("| %s | %.0f | %.3f | %.3f | %.3f … %.3f | %.1f | %.2f | %.2f |\n", c.name, benchutil.Median(runs[i]), mean, std,
+				slices.Min(ratios), slices.Max(ratios), benchutil.Median(cpus[i]), cmean, cstd)
 		}
 		fmt.Println()
 	}
 	fmt.Println("raw, one line per contender, rounds in order: req/s; server CPU µs per request")
 	for _, a := range assets {
 		for i, c := range contenders {
-			fmt.Printf("%s | %s | %s; %s\n", a.name, c.name, join(rps[a.name][i]), join1(cpu[a.name][i]))
+			fmt.Printf("%s | %s | %s; %s\n", a.name, c.name, benchutil.Join(rps[a.name][i], 0), benchutil.Join(cpu[a.name][i], 1))
 		}
 	}
 	return nil
-}
-
-// writeMedia writes the loadtest command's 1.9 KB media playlist and 1 MiB
-// segment for video v1 under dir.
-func writeMedia(dir string) ([]asset, error) {
-	hls := filepath.Join(dir, "v1", "hls")
-	if err := os.MkdirAll(hls, 0o755); err != nil {
-		return nil, err
-	}
-	var pl strings.Builder
-	pl.WriteString("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n")
-	for i := 0; pl.Len() < 1900-40; i++ {
-		fmt.Fprintf(&pl, "#EXTINF:4.000000,\nsegment%05d.ts\n", i)
-	}
-	pl.WriteString("#EXT-X-ENDLIST\n")
-	seg := make([]byte, 1<<20)
-	rand.Read(seg)
-	assets := []asset{{"playlist", "hls/index.m3u8", []byte(pl.String())}, {"segment", "hls/seg.ts", seg}}
-	for _, a := range assets {
-		if err := os.WriteFile(filepath.Join(dir, "v1", a.path), a.body, 0o644); err != nil {
-			return nil, err
-		}
-	}
-	return assets, nil
 }
 
 // edgeServer is a running edge server.
@@ -598,10 +575,10 @@ func measure(wrk, u, cookie string, d time.Duration, conns, threads int, pids []
 		return measurement{}, err
 	}
 	if m := non2xxLine.FindSubmatch(out); m != nil {
-		return measurement{}, fmt.Errorf("wrk got %s non-2xx answers from %s", m[1], redact(u))
+		return measurement{}, fmt.Errorf("wrk got %s non-2xx answers from %s", m[1], benchutil.Redact(u))
 	}
 	if m := errorsLine.Find(out); m != nil {
-		return measurement{}, fmt.Errorf("wrk: %s from %s", m, redact(u))
+		return measurement{}, fmt.Errorf("wrk: %s from %s", m, benchutil.Redact(u))
 	}
 	m := rpsLine.FindSubmatch(out)
 	n := requestsLine.FindSubmatch(out)
@@ -699,60 +676,4 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func redact(u string) string {
-	if i := strings.Index(u, "/token/"); i >= 0 {
-		return u[:i] + "/token/…"
-	}
-	if i := strings.Index(u, "?md5="); i >= 0 {
-		return u[:i] + "?md5=…"
-	}
-	return u
-}
-
-func meanStd(xs []float64) (mean, std float64) {
-	for _, x := range xs {
-		mean += x
-	}
-	mean /= float64(len(xs))
-	for _, x := range xs {
-		std += (x - mean) * (x - mean)
-	}
-	if len(xs) > 1 {
-		std = math.Sqrt(std / float64(len(xs)-1))
-	}
-	return mean, std
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func human(n int) string {
-	if n >= 1<<20 {
-		return fmt.Sprintf("%d MiB", n>>20)
-	}
-	return fmt.Sprintf("%.1f KB", float64(n)/1000)
-}
-
-func join1(xs []float64) string {
-	parts := make([]string, len(xs))
-	for i, x := range xs {
-		parts[i] = strconv.FormatFloat(x, 'f', 1, 64)
-	}
-	return strings.Join(parts, " ")
-}
-
-func join(xs []float64) string {
-	parts := make([]string, len(xs))
-	for i, x := range xs {
-		parts[i] = strconv.FormatFloat(x, 'f', 0, 64)
-	}
-	return strings.Join(parts, " ")
 }
