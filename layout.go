@@ -114,28 +114,30 @@ type target struct {
 // is mounted (see mount.go).
 func (l *Layout) parseRequest(r *http.Request) (t target, ours bool, err error) {
 	u := r.URL
-	slashed := u.Path != "" && u.Path[0] != '/'
+	p, raw := u.Path, u.RawPath
+	slashed := p != "" && p[0] != '/'
 	if slashed {
 		// http.StripPrefix("/media/", …) leaves "vod/v1/…", which
 		// http.FileServer and httputil.ReverseProxy read as "/vod/v1/…":
 		// so does the middleware.
-		under := *u
-		under.Path = "/" + u.Path
-		if u.RawPath != "" {
-			under.RawPath = "/" + u.RawPath
+		p = "/" + p
+		if raw != "" {
+			raw = "/" + raw
 		}
-		u = &under
 	}
-	inner := l.routedMount(u.Path, r)
+	inner := l.routedMount(p, r)
 	if inner != "" {
-		under := *u
-		under.Path = u.Path[len(inner):]
-		if u.RawPath != "" {
-			if !strings.HasPrefix(u.RawPath, inner) {
-				return t, true, errMalformedPath
-			}
-			under.RawPath = u.RawPath[len(inner):]
+		if raw != "" && !strings.HasPrefix(raw, inner) {
+			return t, true, errMalformedPath
 		}
+		p = p[len(inner):]
+		if raw != "" {
+			raw = raw[len(inner):]
+		}
+	}
+	if p != u.Path || raw != u.RawPath {
+		under := *u // the path under the mount
+		under.Path, under.RawPath = p, raw
 		u = &under
 	}
 	if t, ours, err = l.parse(u); !ours {

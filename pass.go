@@ -90,17 +90,18 @@ func hasSuffixFold(s, suffix string) bool {
 func (m *Middleware) passPublic(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start time.Time) {
 	m.decided(r, t, start, allowPublic, nil)
 	h, changed := m.handlerHeader(r.Header, false)
-	switch {
-	case t.mount != "":
-		// The player page builds its URLs under the mount.
-		r = r.WithContext(&accessContext{Context: r.Context(), access: access{video: t.video, mount: t.mount, inner: t.inner}})
-		m.layout.rewrite(r, t, new(url.URL))
-		r.Header = h
-	case changed || !m.layout.isPublic(r.URL, t):
-		r = r.WithContext(r.Context()) // a shallow copy: the caller's request stays as it was
-		m.layout.rewrite(r, t, new(url.URL))
-		r.Header = h
+	if t.mount == "" && !changed && m.layout.isPublic(r.URL, t) {
+		next.ServeHTTP(w, r)
+		return
 	}
+	ctx := r.Context()
+	if t.mount != "" {
+		// The player page builds its URLs under the mount.
+		ctx = &accessContext{Context: ctx, access: access{video: t.video, mount: t.mount, inner: t.inner}}
+	}
+	r = r.WithContext(ctx) // a shallow copy: the caller's request stays as it was
+	m.layout.rewrite(r, t, new(url.URL))
+	r.Header = h
 	next.ServeHTTP(w, r)
 }
 
