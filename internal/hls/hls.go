@@ -155,6 +155,10 @@ func (p *Rewriter) Line(out, line []byte) []byte {
 		end--
 	}
 	body, eol := line[:end], line[end:]
+	if unsafeTag(body) {
+		p.err = ErrUnsupported
+		return append(out, line...)
+	}
 	if HasLineBreak(body) {
 		// A control byte inside a line: some players end lines at a lone
 		// CR (Shaka, ExoPlayer, hls.js in tags), at a NUL (ffmpeg) or at
@@ -175,10 +179,6 @@ func (p *Rewriter) Line(out, line []byte) []byte {
 	case start == stop || body[start] == '#' && start > 0:
 		return append(out, line...) // blank, or a stray comment
 	case body[0] == '#':
-		if unsafeTag(body) {
-			p.err = ErrUnsupported
-			return append(out, line...)
-		}
 		for _, tag := range uriTags {
 			if bytes.HasPrefix(body, tag) {
 				out = p.tag(out, body, len(tag))
@@ -193,18 +193,18 @@ func (p *Rewriter) Line(out, line []byte) []byte {
 	return append(out, eol...)
 }
 
-// unsafeTag reports whether a tag line makes a player copy values into URIs
-// (EXT-X-DEFINE with QUERYPARAM or IMPORT) or move them to other hosts
-// (EXT-X-CONTENT-STEERING). Attribute names are matched anywhere in the
-// line: a false alarm costs a 502, a miss the session.
+// unsafeTag reports whether a line holds a tag that makes a player copy
+// values into URIs (EXT-X-DEFINE with QUERYPARAM or IMPORT) or move them
+// to other hosts (EXT-X-CONTENT-STEERING). The tag is looked for anywhere
+// in the line, behind blanks, a URI or a control byte, since players do not
+// all read tags only at the start of a line: a false alarm costs a 502, a
+// miss the session.
 func unsafeTag(body []byte) bool {
-	switch {
-	case bytes.HasPrefix(body, []byte("#EXT-X-CONTENT-STEERING")):
+	if bytes.Contains(body, []byte("EXT-X-CONTENT-STEERING")) {
 		return true
-	case bytes.HasPrefix(body, []byte("#EXT-X-DEFINE")):
-		return bytes.Contains(body, []byte("QUERYPARAM")) || bytes.Contains(body, []byte("IMPORT"))
 	}
-	return false
+	return bytes.Contains(body, []byte("EXT-X-DEFINE")) &&
+		(bytes.Contains(body, []byte("QUERYPARAM")) || bytes.Contains(body, []byte("IMPORT")))
 }
 
 // HasLineBreak reports whether b holds what some reader may take for the
