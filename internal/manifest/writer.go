@@ -343,7 +343,8 @@ func (p *Writer) passAsItCame() {
 	p.w.Write(p.zipped)
 }
 
-// Fail answers a manifest that cannot be rewritten within bounds: 502.
+// Fail answers a manifest that cannot be rewritten, within bounds or at all
+// (it would carry the session elsewhere): 502.
 func Fail(w http.ResponseWriter) {
 	h := w.Header()
 	for _, k := range []string{"Content-Length", "Content-Encoding", "Etag", "Last-Modified", "Accept-Ranges"} {
@@ -352,5 +353,5 @@ func Fail(w http.ResponseWriter) {
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusBadGateway)
-	io.WriteString(w, `{"type":"urn:privatevideo:playlist-too-large","title":"This playlist is too large to deliver.","status":502}`+"\n")
+	io.WriteString(w, `{"type":"urn:privatevideo:playlist-undeliverable","title":"This playlist cannot be delivered.","status":502}`+"\n")
 }
