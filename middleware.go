@@ -20,7 +20,7 @@ type Middleware struct {
 	sessions   *sessionCodec
 	localStore bool // the store never blocks: see storeContext
 	confirmed  *confirmations
-	watchers   watchCount // late redemptions being watched (late.go)
+	late       lateWatches // tokens whose failed redemptions are watched (late.go)
 }
 
 // New returns a Middleware that signs sessions with keys (the first signs,
