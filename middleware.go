@@ -254,6 +254,9 @@ func (m *Middleware) serveToken(w http.ResponseWriter, r *http.Request, next htt
 func (m *Middleware) redeem(w http.ResponseWriter, r *http.Request, next http.Handler, t *target, start, now time.Time) {
 	ctx, cancel := m.storeContext(r.Context())
 	client := m.clientID(r)
+	// A redemption the store may run after failing it: not the memory
+	// store's, nor one whose request had ended before the call (late.go).
+	mayRunLate := !m.localStore && ctx.Err() == nil
 	red, err := m.store.Redeem(ctx, store.RedeemRequest{
 		Token:      t.token,
 		VideoID:    t.video,
@@ -265,12 +268,15 @@ func (m *Middleware) redeem(w http.ResponseWriter, r *http.Request, next http.Ha
 	})
 	cancel()
 	if err != nil {
-		if !store.IsDenial(err) {
+		if mayRunLate && !store.IsDenial(err) {
 			// A system failure: the store may still carry it out.
-			m.watchLate(store.ReleaseRequest{Token: t.token, Client: client, RedeemedAt: now, Now: now}, t.video)
+			m.watchLate(t.token, client, now)
 		}
 		m.deny(w, r, t, start, storeDenial(err))
 		return
+	}
+	if !m.localStore && !red.Reentry {
+		m.forgetLate(t.token, client, now)
 	}
 	sess := Session{VideoID: t.video, Token: t.token, Expires: time.Unix(red.Expires.Unix(), 0)}
 	raw, err := m.sessions.encode(sess)
