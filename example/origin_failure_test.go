@@ -146,7 +146,7 @@ func graceAndFirstByte(t *testing.T) (args []string, grace, firstByte time.Durat
 		args = append(args, "-grace", grace.String())
 	}
 	if flags["first-byte-timeout"] {
-		firstByte = 3 * time.Second
+		firstByte = 5 * time.Second
 		args = append(args, "-first-byte-timeout", firstByte.String())
 	}
 	return args, grace, firstByte
@@ -205,7 +205,10 @@ func TestOriginFailsFirstRequest(t *testing.T) {
 	t.Parallel()
 	origin := newFirstFailOrigin(t)
 	extra, grace, firstByte := graceAndFirstByte(t)
-	originTimeout := time.Second
+	// Below the first-byte timeout, so that a hang is the origin's
+	// timeout; and room for a loaded machine, where the retry's healthy
+	// answer once took more than a second.
+	originTimeout := firstByte / 2
 	e := startEdge(t, nil, append([]string{"-origin", origin.URL, "-origin-timeout", originTimeout.String()}, extra...)...)
 	t.Logf("grace window %s, first-byte timeout %s, origin timeout %s", grace, firstByte, originTimeout)
 	transport := noRetryTransport(t)
