@@ -227,34 +227,7 @@ func TestPlayerDASHPageBoundMode(t *testing.T) {
 	reqs := f.log.since(0)
 	wantDASHByShaka(t, "first open", reqs, "audio")
 	wantShakaLibrary(t, "first open", reqs)
-	session := ""
-	for asset, rs := range media(reqs) {
-		for _, r := range rs {
-			avh := query(t, r.URL)["avh"]
-			if len(avh) != 1 || r.Cookie {
-				t.Fatalf("page-bound: %s with session tokens %q, cookie %v", asset, avh, r.Cookie)
-			}
-			if session == "" {
-				session = avh[0]
-			} else if avh[0] != session {
-				t.Fatalf("page-bound: %s with another session token", asset)
-			}
-		}
-	}
-
-	mark := f.log.len()
-	plays(t, ctx, "reload", "shaka", chromedp.Reload())
-	for _, r := range f.log.since(mark) {
-		if strings.HasSuffix(r.path(), "/session") {
-			t.Fatalf("reload: the page opened a new session (%+v); it keeps its own", r)
-		}
-	}
-
-	tab, cancel := chromedp.NewContext(ctx) // a new tab, same browser context
-	defer cancel()
-	if reason := refused(t, tab, "a new tab", page); reason != "token-used" {
-		t.Fatalf("a new tab: reason %q, want token-used", reason)
-	}
+	wantPageBound(t, f, ctx, page, "shaka", reqs)
 }
 
 // A refusal in the middle of playback (a revoked link, with the revocation

@@ -189,34 +189,7 @@ func TestPlayerHLSPageBoundMode(t *testing.T) {
 	seekTo(t, ctx, 2.5)
 	reqs := f.log.since(0)
 	wantHLSByHLSJS(t, "first open", reqs, "360p", "180p", "audio")
-	session := ""
-	for asset, rs := range media(reqs) {
-		for _, r := range rs {
-			avh := query(t, r.URL)["avh"]
-			if len(avh) != 1 || r.Cookie {
-				t.Fatalf("page-bound: %s with session tokens %q, cookie %v", asset, avh, r.Cookie)
-			}
-			if session == "" {
-				session = avh[0]
-			} else if avh[0] != session {
-				t.Fatalf("page-bound: %s with another session token", asset)
-			}
-		}
-	}
-
-	mark := f.log.len()
-	plays(t, ctx, "reload", "hls.js", chromedp.Reload())
-	for _, r := range f.log.since(mark) {
-		if strings.HasSuffix(r.path(), "/session") {
-			t.Fatalf("reload: the page opened a new session (%+v); it keeps its own", r)
-		}
-	}
-
-	tab, cancel := chromedp.NewContext(ctx) // a new tab, same browser context
-	defer cancel()
-	if reason := refused(t, tab, "a new tab", page); reason != "token-used" {
-		t.Fatalf("a new tab: reason %q, want token-used", reason)
-	}
+	wantPageBound(t, f, ctx, page, "hls.js", reqs)
 	plays(t, ctx, "the first tab, reloaded again", "hls.js", chromedp.Reload())
 }
 
@@ -296,5 +269,41 @@ func TestPlayerHLSEmbeddedCrossSite(t *testing.T) {
 				t.Fatalf("embedded: %s with a cookie (%v) or without the session token: the test does not embed cross-site", asset, r.Cookie)
 			}
 		}
+	}
+}
+
+// wantPageBound checks a page-bound player after its first open (reqs):
+// every media request carried one session token and no cookie; a reload
+// plays on that session, opening none; a new tab of the same browser is
+// refused.
+func wantPageBound(t *testing.T, f *fixture, ctx context.Context, page, player string, reqs []request) {
+	t.Helper()
+	session := ""
+	for asset, rs := range media(reqs) {
+		for _, r := range rs {
+			avh := query(t, r.URL)["avh"]
+			if len(avh) != 1 || r.Cookie {
+				t.Fatalf("page-bound: %s with session tokens %q, cookie %v", asset, avh, r.Cookie)
+			}
+			if session == "" {
+				session = avh[0]
+			} else if avh[0] != session {
+				t.Fatalf("page-bound: %s with another session token", asset)
+			}
+		}
+	}
+
+	mark := f.log.len()
+	plays(t, ctx, "reload", player, chromedp.Reload())
+	for _, r := range f.log.since(mark) {
+		if strings.HasSuffix(r.path(), "/session") {
+			t.Fatalf("reload: the page opened a new session (%+v); it keeps its own", r)
+		}
+	}
+
+	tab, cancel := chromedp.NewContext(ctx) // a new tab, same browser context
+	defer cancel()
+	if reason := refused(t, tab, "a new tab", page); reason != "token-used" {
+		t.Fatalf("a new tab: reason %q, want token-used", reason)
 	}
 }

@@ -4,52 +4,20 @@ package main
 
 import (
 	"bytes"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// caddyBinary finds caddy, or skips the test; with PRIVATEVIDEO_REQUIRE_TOOLS
-// set (as .ci/run does) a missing caddy fails it.
+// caddyBinary finds caddy, or skips the test (see proxyBinary).
 func caddyBinary(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("caddy")
-	if err != nil {
-		if os.Getenv("PRIVATEVIDEO_REQUIRE_TOOLS") != "" {
-			t.Fatalf("caddy is required (PRIVATEVIDEO_REQUIRE_TOOLS is set) but not found: %v", err)
-		}
-		t.Skip("caddy not found: install Debian's caddy (apt-get install caddy) to test forward-auth behind Caddy")
-	}
-	return bin
-}
-
-// readmeCaddyfile returns the README's tested Caddyfile: the first
-// ```caddyfile block of its "Forward-auth" section.
-func readmeCaddyfile(t *testing.T) string {
-	t.Helper()
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(readme), "\n## Forward-auth")
-	if !ok {
-		t.Fatal(`README.md has no "## Forward-auth" section`)
-	}
-	if i := strings.Index(section, "\n## "); i >= 0 {
-		section = section[:i]
-	}
-	m := regexp.MustCompile("(?s)\n```caddyfile\n(.*?)\n```\n").FindStringSubmatch(section)
-	if m == nil {
-		t.Fatal("the README's Forward-auth section has no ```caddyfile block")
-	}
-	return m[1]
+	return proxyBinary(t, "caddy", "install Debian's caddy (apt-get install caddy) to test forward-auth behind Caddy")
 }
 
 // startCaddy runs caddy on addr with the README's Caddyfile, its site,
@@ -59,17 +27,11 @@ func startCaddy(t *testing.T, addr, edgeAddr, media string) string {
 	t.Helper()
 	bin := caddyBinary(t)
 	dir := t.TempDir()
-	site := readmeCaddyfile(t)
-	for _, r := range [][2]string{
-		{"media.example.com {", "http://" + addr + " {"},
-		{"127.0.0.1:8080", edgeAddr},
-		{"root * /srv/media", "root * " + media},
-	} {
-		if !strings.Contains(site, r[0]) {
-			t.Fatalf("the README's Caddyfile has no %q to replace", r[0])
-		}
-		site = strings.ReplaceAll(site, r[0], r[1])
-	}
+	site := readmeForwardAuth(t, "caddyfile",
+		[2]string{"media.example.com {", "http://" + addr + " {"},
+		[2]string{"127.0.0.1:8080", edgeAddr},
+		[2]string{"root * /srv/media", "root * " + media},
+	)
 	conf := "{\n\tadmin off\n\tauto_https off\n}\n\n" + site + "\n"
 	path := filepath.Join(dir, "Caddyfile")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
@@ -79,38 +41,10 @@ func startCaddy(t *testing.T, addr, edgeAddr, media string) string {
 	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+dir, "XDG_DATA_HOME="+dir)
 	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives the test
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting caddy: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("caddy output:\n%s", out.String())
-		}
+	runProxy(t, cmd, addr, syscall.SIGTERM, 15*time.Second, func() string {
+		return out.String() + "\nconfiguration:\n" + conf
 	})
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return "http://" + addr
-		}
-		select {
-		case <-exited:
-			t.Fatalf("caddy exited at start:\n%s\nconfiguration:\n%s", out.String(), conf)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("caddy did not listen on %s:\n%s", addr, out.String())
-		}
-	}
+	return "http://" + addr
 }
 
 // wantCaddyServed fails the test unless Caddy, not the edge, answered 200

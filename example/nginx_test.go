@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,45 +25,11 @@ type nginxServer struct {
 	cmd  *exec.Cmd
 }
 
-// nginxBinary finds nginx, or skips the test; with PRIVATEVIDEO_REQUIRE_TOOLS
-// set (as .ci/run does) a missing nginx fails it.
+// nginxBinary finds nginx, or skips the test (see proxyBinary).
 func nginxBinary(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		for _, p := range []string{"/usr/sbin/nginx", "/usr/local/sbin/nginx"} {
-			if _, serr := os.Stat(p); serr == nil {
-				return p
-			}
-		}
-		if os.Getenv("PRIVATEVIDEO_REQUIRE_TOOLS") != "" {
-			t.Fatalf("nginx is required (PRIVATEVIDEO_REQUIRE_TOOLS is set) but not found: %v", err)
-		}
-		t.Skip("nginx not found: install Debian's nginx-core (apt-get install nginx-core) to test forward-auth behind nginx")
-	}
-	return bin
-}
-
-// readmeNginx returns the README's tested nginx block: the first ```nginx
-// block of its "Forward-auth" section.
-func readmeNginx(t *testing.T) string {
-	t.Helper()
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(readme), "\n## Forward-auth")
-	if !ok {
-		t.Fatal(`README.md has no "## Forward-auth" section`)
-	}
-	if i := strings.Index(section, "\n## "); i >= 0 {
-		section = section[:i]
-	}
-	m := regexp.MustCompile("(?s)\n```nginx\n(.*?)\n```\n").FindStringSubmatch(section)
-	if m == nil {
-		t.Fatal("the README's Forward-auth section has no ```nginx block")
-	}
-	return m[1]
+	return proxyBinary(t, "nginx", "install Debian's nginx-core (apt-get install nginx-core) to test forward-auth behind nginx",
+		"/usr/sbin/nginx", "/usr/local/sbin/nginx")
 }
 
 // startNginx runs nginx on addr with the README's server block, its edge
@@ -73,17 +38,11 @@ func startNginx(t *testing.T, addr, edgeAddr, media string) *nginxServer {
 	t.Helper()
 	bin := nginxBinary(t)
 	dir := t.TempDir()
-	block := readmeNginx(t)
-	for _, r := range [][2]string{
-		{"listen 80;", "listen " + addr + ";"},
-		{"server 127.0.0.1:8080;", "server " + edgeAddr + ";"},
-		{"root /srv/media;", "root " + media + ";"},
-	} {
-		if !strings.Contains(block, r[0]) {
-			t.Fatalf("the README's nginx block has no %q to replace", r[0])
-		}
-		block = strings.ReplaceAll(block, r[0], r[1])
-	}
+	block := readmeForwardAuth(t, "nginx",
+		[2]string{"listen 80;", "listen " + addr + ";"},
+		[2]string{"server 127.0.0.1:8080;", "server " + edgeAddr + ";"},
+		[2]string{"root /srv/media;", "root " + media + ";"},
+	)
 	user := ""
 	if os.Geteuid() == 0 {
 		// Workers would drop to nobody, who cannot read the test's
@@ -112,42 +71,13 @@ http {
 	}
 	n := &nginxServer{base: "http://" + addr, dir: dir}
 	n.cmd = exec.Command(bin, "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", confPath)
-	n.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives the test
-	var out bytes.Buffer
+	var out lockedBuffer
 	n.cmd.Stdout, n.cmd.Stderr = &out, &out
-	if err := n.cmd.Start(); err != nil {
-		t.Fatalf("starting nginx: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { n.cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		n.cmd.Process.Signal(syscall.SIGQUIT)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			n.cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Logf("nginx output:\n%s\nnginx error log:\n%s", out.String(), log)
-		}
+	runProxy(t, n.cmd, addr, syscall.SIGQUIT, 10*time.Second, func() string {
+		log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		return out.String() + "\nnginx error log:\n" + string(log) + "\nconfiguration:\n" + conf
 	})
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return n
-		}
-		select {
-		case <-exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx exited at start:\n%s\n%s\nconfiguration:\n%s", out.String(), log, conf)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not listen on %s", addr)
-		}
-	}
+	return n
 }
 
 // copyDir copies the files under src into dst.
