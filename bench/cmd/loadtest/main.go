@@ -10,12 +10,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"regexp"
@@ -23,11 +21,7 @@ import (
 	"strconv"
 	"time"
 
-	"crypto/rand"
-
-	"github.com/privatevideo/privatevideo"
 	"github.com/privatevideo/privatevideo/bench/internal/benchutil"
-	"github.com/privatevideo/privatevideo/store"
 )
 
 func main() {
@@ -67,21 +61,12 @@ func run(rounds int, duration time.Duration, conns, threads int) error {
 	}
 	assets := []asset{{name: "playlist", path: benchutil.PlaylistPath, size: len(playlist)}, {name: "segment", path: benchutil.SegmentPath, size: len(segment)}}
 
-	media := http.StripPrefix("/vod/", http.FileServer(http.Dir(dir)))
-	bare := httptest.NewServer(media)
+	bare, wrapped, tok, err := benchutil.Servers(dir)
+	if err != nil {
+		return err
+	}
 	defer bare.Close()
-	key := make([]byte, 32)
-	rand.Read(key)
-	mw, err := privatevideo.New([]privatevideo.Key{{Hash: key}}, privatevideo.WithStore(store.NewMemory(0)), privatevideo.WithInsecureCookies())
-	if err != nil {
-		return err
-	}
-	wrapped := httptest.NewServer(mw.Handler(media))
 	defer wrapped.Close()
-	tok, err := mw.Issue(context.Background(), "v1")
-	if err != nil {
-		return err
-	}
 	cookie, avh, err := session(wrapped.URL + "/vod/v1/token/" + tok + "/session")
 	if err != nil {
 		return err

@@ -26,7 +26,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/md5"
 	"crypto/rand"
 	"encoding/base64"
@@ -38,7 +37,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,7 +49,6 @@ import (
 
 	"github.com/privatevideo/privatevideo"
 	"github.com/privatevideo/privatevideo/bench/internal/benchutil"
-	"github.com/privatevideo/privatevideo/store"
 )
 
 func main() {
@@ -112,21 +109,12 @@ func run(rounds int, duration time.Duration, conns, threads int, edgeBin, nginxB
 	assets := []asset{{"playlist", benchutil.PlaylistPath, playlist}, {"segment", benchutil.SegmentPath, segment}}
 
 	// (a) and (b), in this process, as the loadtest command runs them.
-	files := http.StripPrefix("/vod/", http.FileServer(http.Dir(media)))
-	bare := httptest.NewServer(files)
+	bare, wrapped, tok, err := benchutil.Servers(media)
+	if err != nil {
+		return err
+	}
 	defer bare.Close()
-	key := make([]byte, 32)
-	rand.Read(key)
-	mw, err := privatevideo.New([]privatevideo.Key{{Hash: key}}, privatevideo.WithStore(store.NewMemory(0)), privatevideo.WithInsecureCookies())
-	if err != nil {
-		return err
-	}
-	wrapped := httptest.NewServer(mw.Handler(files))
 	defer wrapped.Close()
-	tok, err := mw.Issue(context.Background(), "v1")
-	if err != nil {
-		return err
-	}
 
 	// (c) the edge server, in front of the bare file server.
 	edge, stopEdge, err := startEdge(edgeBin, bare.URL, dir)

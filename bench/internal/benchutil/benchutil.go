@@ -1,9 +1,13 @@
 // Package benchutil is what the load commands (cmd/loadtest,
-// cmd/sidebyside) share: the media they serve and the statistics they
-// report.
+// cmd/sidebyside) share: the media they serve, the two servers in this
+// process, and the statistics they report.
 package benchutil
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+
 	"crypto/rand"
 	"fmt"
 	"math"
@@ -12,6 +16,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/privatevideo/privatevideo"
+	"github.com/privatevideo/privatevideo/store"
 )
 
 // Media paths under the video v1, relative to it.
@@ -41,6 +48,23 @@ func WriteMedia(dir string) (playlist, segment []byte, err error) {
 		}
 	}
 	return playlist, segment, nil
+}
+
+// Servers serves the media under dir at /vod/ twice: bare, by
+// http.FileServer, and wrapped by the middleware on the memory store, which
+// issued tok for v1. The caller closes both.
+func Servers(dir string) (bare, wrapped *httptest.Server, tok string, err error) {
+	files := http.StripPrefix("/vod/", http.FileServer(http.Dir(dir)))
+	key := make([]byte, 32)
+	rand.Read(key)
+	mw, err := privatevideo.New([]privatevideo.Key{{Hash: key}}, privatevideo.WithStore(store.NewMemory(0)), privatevideo.WithInsecureCookies())
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if tok, err = mw.Issue(context.Background(), "v1"); err != nil {
+		return nil, nil, "", err
+	}
+	return httptest.NewServer(files), httptest.NewServer(mw.Handler(files)), tok, nil
 }
 
 // Redact hides the credential of a URL for printing: a private token's
