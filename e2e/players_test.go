@@ -179,18 +179,7 @@ func TestPlayersOnAnotherOrigin(t *testing.T) {
 					t.Fatalf("first open: no master or no key requested: %v", m)
 				}
 
-				f.pastGrace()
-				mark := f.log.len()
-				if credentials {
-					sitePlays(t, ctx, "reload", chromedp.Reload())
-					wantCarriers(t, "reload", f.log.since(mark), true)
-					return
-				}
-				errs := siteFails(t, ctx, "reload", chromedp.Reload())
-				if r, ok := firstOf(f.log.since(mark), "/hls/manifest.m3u8"); !ok || r.Status != http.StatusForbidden {
-					t.Fatalf("reload without credentials: the master %+v, want it refused (token-used)", r)
-				}
-				t.Logf("reload without credentials: refused, the player says %q", errs)
+				wantReloadAfterGrace(t, f, ctx, credentials, "/hls/manifest.m3u8", "master")
 			})
 		}
 	}
@@ -276,18 +265,7 @@ func TestPlayersDASHOnAnotherOrigin(t *testing.T) {
 				}
 				wantCarriers(t, "first open", reqs[1:], credentials)
 
-				f.pastGrace()
-				mark := f.log.len()
-				if credentials {
-					sitePlays(t, ctx, "reload", chromedp.Reload())
-					wantCarriers(t, "reload", f.log.since(mark), true)
-					return
-				}
-				errs := siteFails(t, ctx, "reload", chromedp.Reload())
-				if r, ok := firstOf(f.log.since(mark), "/dash/manifest.mpd"); !ok || r.Status != http.StatusForbidden {
-					t.Fatalf("reload without credentials: the MPD %+v, want it refused (token-used)", r)
-				}
-				t.Logf("reload without credentials: refused, the player says %q", errs)
+				wantReloadAfterGrace(t, f, ctx, credentials, "/dash/manifest.mpd", "MPD")
 			})
 		}
 	}
@@ -303,4 +281,23 @@ func firstOf(reqs []request, suffix string) (request, bool) {
 		}
 	}
 	return request{}, false
+}
+
+// wantReloadAfterGrace reloads the page of a player on another origin once
+// the grace is over: with credentials it plays on its cookie; without, the
+// manifest (path suffix, called what) is refused, as a new redemption.
+func wantReloadAfterGrace(t *testing.T, f *fixture, ctx context.Context, credentials bool, suffix, what string) {
+	t.Helper()
+	f.pastGrace()
+	mark := f.log.len()
+	if credentials {
+		sitePlays(t, ctx, "reload", chromedp.Reload())
+		wantCarriers(t, "reload", f.log.since(mark), true)
+		return
+	}
+	errs := siteFails(t, ctx, "reload", chromedp.Reload())
+	if r, ok := firstOf(f.log.since(mark), suffix); !ok || r.Status != http.StatusForbidden {
+		t.Fatalf("reload without credentials: the %s %+v, want it refused (token-used)", what, r)
+	}
+	t.Logf("reload without credentials: refused, the player says %q", errs)
 }
