@@ -52,84 +52,62 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}
+	// Where each subdirective goes, by the kind of its arguments.
+	strs := map[string]*string{
+		"hash_key": &h.HashKey, "block_key": &h.BlockKey, "api_key": &h.APIKey,
+		"store": &h.Store, "public_url": &h.PublicURL, "mode": &h.Mode,
+	}
+	flags := map[string]*bool{"insecure_cookies": &h.InsecureCookies, "revocation_check": &h.RevocationCheck}
+	durs := map[string]*caddy.Duration{"store_timeout": &h.StoreTimeout, "session_ttl": &h.SessionTTL, "first_byte_timeout": &h.FirstByteTimeout}
+	optDurs := map[string]**caddy.Duration{"grace": &h.Grace, "retry_window": &h.RetryWindow} // nil: the default
+	lists := map[string]*[]string{"cors_origins": &h.CORSOrigins, "trusted_proxies": &h.TrustedProxies, "public": &h.Public}
 	for d.NextBlock(0) {
 		name := d.Val()
-		switch name {
-		case "hash_key", "block_key", "api_key", "store", "public_url", "mode":
-			var v string
-			if !d.AllArgs(&v) {
+		if list, ok := lists[name]; ok {
+			args := d.RemainingArgs()
+			if len(args) == 0 {
 				return d.ArgErr()
 			}
-			switch name {
-			case "hash_key":
-				h.HashKey = v
-			case "block_key":
-				h.BlockKey = v
-			case "api_key":
-				h.APIKey = v
-			case "store":
-				h.Store = v
-			case "public_url":
-				h.PublicURL = v
-			case "mode":
-				h.Mode = v
-			}
-		case "insecure_cookies", "revocation_check":
+			*list = append(*list, args...)
+			continue
+		}
+		if flag, ok := flags[name]; ok {
 			if d.NextArg() {
 				return d.ArgErr()
 			}
-			if name == "insecure_cookies" {
-				h.InsecureCookies = true
-			} else {
-				h.RevocationCheck = true
-			}
-		case "store_timeout", "session_ttl", "first_byte_timeout", "grace", "retry_window":
-			var v string
-			if !d.AllArgs(&v) {
-				return d.ArgErr()
-			}
-			dur, err := caddy.ParseDuration(v)
-			if err != nil {
-				return d.Errf("%s %q: %v", name, v, err)
-			}
-			cd := caddy.Duration(dur)
-			switch name {
-			case "store_timeout":
-				h.StoreTimeout = cd
-			case "session_ttl":
-				h.SessionTTL = cd
-			case "first_byte_timeout":
-				h.FirstByteTimeout = cd
-			case "grace":
-				h.Grace = &cd
-			case "retry_window":
-				h.RetryWindow = &cd
-			}
-		case "denial_status":
-			var v string
-			if !d.AllArgs(&v) {
-				return d.ArgErr()
-			}
+			*flag = true
+			continue
+		}
+		var v string
+		_, isStr := strs[name]
+		_, isDur := durs[name]
+		_, isOptDur := optDurs[name]
+		if !isStr && !isDur && !isOptDur && name != "denial_status" {
+			return d.Errf("unknown subdirective %q", name)
+		}
+		if !d.AllArgs(&v) {
+			return d.ArgErr()
+		}
+		switch {
+		case isStr:
+			*strs[name] = v
+		case name == "denial_status":
 			n, err := strconv.Atoi(v)
 			if err != nil {
 				return d.Errf("denial_status %q: want a status code such as 403 or 404", v)
 			}
 			h.DenialStatus = n
-		case "cors_origins", "trusted_proxies", "public":
-			args := d.RemainingArgs()
-			if len(args) == 0 {
-				return d.ArgErr()
-			}
-			switch name {
-			case "cors_origins":
-				h.CORSOrigins = append(h.CORSOrigins, args...)
-			case "trusted_proxies":
-				h.TrustedProxies = append(h.TrustedProxies, args...)
-			case "public":
-				h.Public = append(h.Public, args...)
-			}
 		default:
-			return d.Errf("unknown subdirective %q", name)
+			dur, err := caddy.ParseDuration(v)
+			if err != nil {
+				return d.Errf("%s %q: %v", name, v, err)
+			}
+			cd := caddy.Duration(dur)
+			if isDur {
+				*durs[name] = cd
+			} else {
+				*optDurs[name] = &cd
+			}
 		}
 	}
 	return nil

@@ -1,11 +1,13 @@
 package pvcaddy
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/privatevideo/privatevideo/edge"
 )
 
@@ -81,4 +83,44 @@ func specOf(t *testing.T, raw string) edge.StoreSpec {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// Every subdirective lands in its field; lists add up when repeated.
+func TestCaddyfileEverySubdirective(t *testing.T) {
+	d := caddyfile.NewTestDispenser(`privatevideo {
+	hash_key 0011
+	block_key 2233
+	api_key k
+	store redis://10.0.0.5:6379/0
+	store_timeout 3s
+	insecure_cookies
+	session_ttl 2h
+	mode page
+	cors_origins https://a.example https://b.example
+	cors_origins https://c.example
+	trusted_proxies private_ranges
+	denial_status 404
+	public intro
+	public_url https://media.example
+	revocation_check
+	grace 0s
+	retry_window 10s
+	first_byte_timeout 7s
+}`)
+	var h Handler
+	if err := h.UnmarshalCaddyfile(d); err != nil {
+		t.Fatal(err)
+	}
+	zero, ten := caddy.Duration(0), caddy.Duration(10*time.Second)
+	want := Handler{
+		HashKey: "0011", BlockKey: "2233", APIKey: "k", Store: "redis://10.0.0.5:6379/0",
+		StoreTimeout: caddy.Duration(3 * time.Second), InsecureCookies: true, SessionTTL: caddy.Duration(2 * time.Hour),
+		Mode: "page", CORSOrigins: []string{"https://a.example", "https://b.example", "https://c.example"},
+		TrustedProxies: []string{"private_ranges"}, DenialStatus: 404, Public: []string{"intro"},
+		PublicURL: "https://media.example", RevocationCheck: true, Grace: &zero, RetryWindow: &ten,
+		FirstByteTimeout: caddy.Duration(7 * time.Second),
+	}
+	if !reflect.DeepEqual(h, want) {
+		t.Errorf("parsed\n%+v\nwant\n%+v", h, want)
+	}
 }
