@@ -576,3 +576,74 @@ func TestAttack13UsedLinkFloodHolds(t *testing.T) {
 		t.Fatalf("the viewer's session: %d, want 200", rec.Code)
 	}
 }
+
+// HOLDS (other spellings and methods during an outage). With a stalled
+// store, one token sent in every spelling the middleware accepts (upper
+// case, mixed case, a percent-encoded hyphen) is one watch, not one per
+// spelling; spellings it refuses (no hyphens, braces, a urn, line breaks,
+// a trailing dot) and every method but GET never reach the store, so they
+// start nothing.
+func TestAttack13SpellingsAndMethodsDuringOutageHolds(t *testing.T) {
+	t.Parallel()
+	st := &a13Store{Store: store.NewMemory(0)}
+	m, h := a13New(t, WithStore(st), WithStoreTimeout(100*time.Millisecond))
+	tok, err := m.Issue(context.Background(), "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.stalled.Store(true)
+	accepted := []string{tok, strings.ToUpper(tok), strings.ToUpper(tok[:8]) + tok[8:], tok[:8] + "%2D" + tok[9:]}
+	for _, spelling := range accepted {
+		if rec := a13Get(h, spelling, "a.ts", a13Viewer, nil, nil); rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("%s during the outage: %d, want 503", spelling, rec.Code)
+		}
+	}
+	if n := m.late.len(); n != 1 {
+		t.Fatalf("%d watches for one token in %d spellings, want 1", n, len(accepted))
+	}
+	st.mu.Lock()
+	reached := st.failed
+	st.mu.Unlock()
+	refused := []string{
+		strings.ReplaceAll(tok, "-", ""), "{" + tok + "}", "urn:uuid:" + tok,
+		tok + ".", tok[:8] + "%0A" + tok[9:], tok[:8] + "%0D%0A" + tok[9:],
+	}
+	for _, spelling := range refused {
+		r := httptest.NewRequest(http.MethodGet, "/vod/v1/token/x/a.ts", nil)
+		r.URL.Path, r.URL.RawPath = "", ""
+		r.RequestURI = "/vod/v1/token/" + spelling + "/a.ts"
+		if u, err := r.URL.Parse(r.RequestURI); err == nil {
+			r.URL = u
+		}
+		r.RemoteAddr = a13Viewer
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code == http.StatusOK || rec.Code == http.StatusServiceUnavailable {
+			t.Errorf("%q during the outage: %d, want a refusal that never asks the store", spelling, rec.Code)
+		}
+	}
+	for _, method := range []string{http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions, "PROPFIND"} {
+		r := httptest.NewRequest(method, "/vod/v1/token/"+NewToken()+"/a.ts", nil)
+		r.RemoteAddr = a13Viewer
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code == http.StatusOK {
+			t.Errorf("%s during the outage: 200", method)
+		}
+	}
+	st.mu.Lock()
+	after := st.failed
+	st.mu.Unlock()
+	if after != reached {
+		t.Errorf("%d redemptions reached the store for refused spellings and other methods, want none", after-reached)
+	}
+	if n := m.late.len(); n != 1 {
+		t.Errorf("%d watches after refused spellings and other methods, want still 1", n)
+	}
+	// The watch ends at its next look once the token is revoked.
+	st.stalled.Store(false)
+	if err := m.Revoke(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	a13Quiet(t, m, 5*time.Second)
+}
